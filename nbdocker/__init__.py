@@ -1,0 +1,53 @@
+"""nbdocker: make a Jupyter notebook reproducible with one line.
+
+Public API (everything else is private and may change)::
+
+    spec   = nbdocker.capture("analysis.ipynb")         # EnvironmentSpec
+    text   = nbdocker.dockerfile(spec)                   # deterministic Dockerfile
+    built  = nbdocker.build("analysis.ipynb")            # BuildOutcome (tag, image id)
+    result = nbdocker.run("analysis.ipynb", parameters={"alpha": 0.2})
+    check  = nbdocker.verify("analysis.ipynb")           # .report.reproduced
+
+In IPython/Jupyter: ``%load_ext nbdocker`` then ``%dockerize``.
+Importing this package is cheap: docker-py, nbclient and IPython load only when used.
+"""
+from .engine.base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
+from .events import Event, EventHandler, Phase
+from .exceptions import (
+    BuildError,
+    BundleError,
+    CaptureError,
+    CellExecutionError,
+    EngineError,
+    EngineUnavailable,
+    ImageNotFound,
+    InputError,
+    KernelDied,
+    NbDockerError,
+    NotebookError,
+    RegistryError,
+    RunError,
+    RunInterrupted,
+    RunTimeout,
+)
+from .pipeline import BuildOutcome, VerifyOutcome, build, capture, dockerfile, ensure_image, run, verify
+from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirement, Unresolved
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    # pipeline
+    "capture", "dockerfile", "build", "ensure_image", "run", "verify",
+    "BuildOutcome", "VerifyOutcome",
+    # data
+    "EnvironmentSpec", "PythonInfo", "PlatformInfo", "Requirement", "Unresolved", "FileEntry",
+    # events
+    "Event", "EventHandler", "Phase",
+    # engine seam
+    "ContainerEngine", "ContainerLimits", "ContainerResult", "BuildResult", "BuildStep",
+    # exceptions
+    "NbDockerError", "InputError", "NotebookError", "BundleError", "CaptureError",
+    "EngineError", "EngineUnavailable", "BuildError", "ImageNotFound", "RegistryError",
+    "RunError", "CellExecutionError", "RunTimeout", "KernelDied", "RunInterrupted",
+]

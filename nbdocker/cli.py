@@ -1,0 +1,277 @@
+"""The ``nbdocker`` command line: argument parsing and rendering only.
+
+All work happens in :mod:`nbdocker.pipeline`; this module turns arguments into calls,
+events into a progress display (stderr) and results into stdout. Exit codes:
+0 success / reproduced, 1 notebook failed or outputs differ, 2 bad input or usage,
+3 container engine unavailable or build failed, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import __version__
+from .console import ConsoleRenderer
+from .exceptions import BuildError, InputError, NbDockerError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """\
+exit codes: 0 success or reproduced; 1 a cell failed or outputs differ; 2 bad input or
+usage; 3 container engine unavailable or build failed; 130 interrupted.
+
+examples:
+  nbdocker capture analysis.ipynb            what the notebook needs, and why
+  nbdocker dockerfile analysis.ipynb         the Dockerfile nbdocker would build
+  nbdocker build analysis.ipynb              build the image; prints its tag last
+  nbdocker run analysis.ipynb -p alpha 0.2   re-run headless with a parameter
+  nbdocker verify analysis.ipynb             build + run + compare with saved outputs
+"""
+
+
+def _add_capture_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("notebook", help="path to the .ipynb file")
+    p.add_argument("--python", metavar="PATH",
+                   help="interpreter whose installed versions are pinned "
+                        "(default: the notebook's kernel, else this Python)")
+    p.add_argument("--env", metavar="NAME", action="append", default=[],
+                   help="copy environment variable NAME into the image (opt-in; "
+                        "secret-looking names are refused)")
+
+
+def _add_build_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-image", metavar="IMG",
+                   help="base image (default: $NBDOCKER_BASE_IMAGE, else python:X.Y-slim "
+                        "matching the captured Python)")
+
+
+def _add_run_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"),
+                   help="papermill-style parameter; VALUE is read as int, float, bool, "
+                        "None or else a string")
+    p.add_argument("-y", "--parameters-yaml", metavar="YAML",
+                   help="parameters as a YAML (or JSON) mapping")
+    p.add_argument("--output", "-o", metavar="OUT.ipynb",
+                   help="where the executed notebook goes (default: "
+                        "<notebook>.nbdocker.ipynb beside it; never the original)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="stop the whole run after S seconds")
+    p.add_argument("--cell-timeout", type=float, metavar="S",
+                   help="stop when one cell runs longer than S seconds")
+    p.add_argument("--network", choices=["none", "bridge", "host"],
+                   help="container network; 'none' cuts it off")
+    p.add_argument("--memory", metavar="M", help="memory limit, e.g. 512m or 2g")
+    p.add_argument("--cpus", type=float, metavar="N", help="CPU limit, e.g. 1.5")
+
+
+def _add_output_opts(p: argparse.ArgumentParser, json_help: str) -> None:
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--verbose", "-v", action="store_true", help="stream the full log")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the CLI)."""
+    parser = argparse.ArgumentParser(
+        prog="nbdocker",
+        description="Make a Jupyter notebook reproducible: capture what it uses, build a "
+                    "pinned Docker image, re-run it headless and compare the outputs.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"nbdocker {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("capture", help="print the notebook's EnvironmentSpec",
+                       description="Read every code cell (magics included), resolve imports "
+                                   "to installed distributions and print what the notebook "
+                                   "needs: a table by default, the spec with --json.")
+    _add_capture_opts(p)
+    p.add_argument("--json", action="store_true", help="print the EnvironmentSpec as JSON")
+    p.add_argument("--all", action="store_true",
+                   help="also list the locked transitive requirements in the table")
+
+    p = sub.add_parser("dockerfile", help="print the Dockerfile",
+                       description="Print the deterministic Dockerfile for the notebook.")
+    _add_capture_opts(p)
+    _add_build_opts(p)
+
+    p = sub.add_parser("build", help="build the image; prints its tag last",
+                       description="Capture, then build the image through the Docker Engine "
+                                   "API. The last line on stdout is the image tag.")
+    _add_capture_opts(p)
+    _add_build_opts(p)
+    p.add_argument("--tag", "-t", metavar="T",
+                   help="image tag (default nbdocker/<notebook>:<spec hash>)")
+    _add_output_opts(p, "print a JSON summary (tag, image id, steps) on stdout")
+
+    p = sub.add_parser("run", help="re-run the notebook headless in its image",
+                       description="Run the notebook inside its image (built first when "
+                                   "missing) and write the executed copy to a new file.")
+    p.add_argument("notebook", nargs="?", help="path to the .ipynb file")
+    p.add_argument("--image", metavar="IMG", help="run in this image instead of building one")
+    p.add_argument("--python", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--allow-errors", action="store_true",
+                   help="keep going after a failing cell (exit 0 unless the run dies)")
+    _add_build_opts(p)
+    _add_run_opts(p)
+    _add_output_opts(p, "print a JSON summary on stdout")
+
+    p = sub.add_parser("verify", help="build + run + compare with the saved outputs",
+                       description="Capture, build (or reuse) the image, re-run the notebook "
+                                   "and compare every cell's outputs with the saved ones. "
+                                   "Exit 0 only when every compared cell matches.")
+    p.add_argument("notebook", help="path to the .ipynb file")
+    p.add_argument("--python", metavar="PATH",
+                   help="interpreter whose installed versions are pinned")
+    _add_build_opts(p)
+    _add_run_opts(p)
+    _add_output_opts(p, "print the ReproductionReport as JSON on stdout")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
+        return int(exc.code or 0)
+    renderer = ConsoleRenderer(quiet=getattr(args, "quiet", False),
+                               verbose=getattr(args, "verbose", False))
+    try:
+        return _COMMANDS[args.command](args, renderer)
+    except NbDockerError as exc:
+        renderer.close()
+        _error(exc)
+        if isinstance(exc, BuildError) and exc.log_tail and not getattr(args, "quiet", False):
+            print("last lines of the build log:", file=sys.stderr)
+            for line in exc.log_tail:
+                print(f"  {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        renderer.close()
+        print("nbdocker: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: one line, traceback only on request
+        renderer.close()
+        if os.environ.get("NBDOCKER_DEBUG"):
+            raise
+        print(f"nbdocker: internal error: {type(exc).__name__}: {exc} "
+              "(set NBDOCKER_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        renderer.close()
+
+
+def _error(exc: NbDockerError) -> None:
+    print(f"nbdocker: error: {exc}", file=sys.stderr)
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+# -- commands ----------------------------------------------------------------------
+
+def _cmd_capture(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .pipeline import capture
+    from .summary import format_spec
+
+    spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
+    renderer.close()
+    if args.json:
+        sys.stdout.write(spec.to_json())
+    else:
+        print(format_spec(spec, transitive=args.all))
+    return 0
+
+
+def _cmd_dockerfile(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .pipeline import capture, dockerfile
+
+    spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
+    renderer.close()
+    sys.stdout.write(dockerfile(spec, base_image=args.base_image))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .pipeline import build, capture
+
+    spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
+    outcome = build(args.notebook, spec=spec, tag=args.tag, base_image=args.base_image,
+                    on_event=renderer)
+    renderer.close()
+    if args.json:
+        steps = outcome.result.steps if outcome.result else ()
+        _print_json({"tag": outcome.tag, "image_id": outcome.image_id,
+                     "base_image": outcome.base_image, "spec_hash": spec.content_hash(),
+                     "steps": [{"index": s.index, "instruction": s.instruction,
+                                "cached": s.cached} for s in steps]})
+    else:
+        print(outcome.tag)
+    return 0
+
+
+def _parameters(args: argparse.Namespace) -> Dict[str, Any]:
+    from .parameters import parse_parameters
+
+    return parse_parameters(args.parameter, args.parameters_yaml)
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from .engine.base import ContainerLimits
+
+    return ContainerLimits(network=args.network, memory=args.memory, cpus=args.cpus,
+                           timeout=args.timeout)
+
+
+def _cmd_run(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .pipeline import run
+
+    if args.notebook is None and args.image is None:
+        raise InputError("give a NOTEBOOK, or --image IMG to run the notebook baked into it")
+    outcome = run(args.notebook, image=args.image, parameters=_parameters(args),
+                  output=args.output, limits=_limits(args), cell_timeout=args.cell_timeout,
+                  allow_errors=args.allow_errors, python=args.python,
+                  base_image=args.base_image, on_event=renderer)
+    renderer.close()
+    if args.json:
+        _print_json(outcome.to_dict())
+    else:
+        print(outcome.output)
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .compare import format_report
+    from .pipeline import verify
+
+    outcome = verify(args.notebook, parameters=_parameters(args), output=args.output,
+                     limits=_limits(args), cell_timeout=args.cell_timeout, python=args.python,
+                     base_image=args.base_image, on_event=renderer)
+    renderer.close()
+    if args.json:
+        sys.stdout.write(outcome.report.to_json())
+    else:
+        print(format_report(outcome.report))
+        print(f"executed notebook: {outcome.output}")
+    return 0 if outcome.report.reproduced else 1
+
+
+_COMMANDS = {
+    "capture": _cmd_capture,
+    "dockerfile": _cmd_dockerfile,
+    "build": _cmd_build,
+    "run": _cmd_run,
+    "verify": _cmd_verify,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""capture → render → build → run → compare: the one pipeline every front end uses.
+
+Each step is a plain function taking an optional ``on_event`` callback (see
+:mod:`nbdocker.events`) and returning a typed result; the CLI, the ``%dockerize`` magic
+and the widget panel only render events and results. Callbacks rather than generators
+keep results as return values and errors as ordinary exceptions, and work unchanged from
+the widget's worker thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from .engine.base import BuildResult, ContainerEngine, ContainerLimits
+from .events import Event, EventHandler, Phase, emit
+from .spec import EnvironmentSpec
+
+__all__ = ["BuildOutcome", "capture", "dockerfile", "build", "ensure_image", "run", "verify",
+           "VerifyOutcome"]
+
+PathLike = Union[str, Path]
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """A built (or found) image for a spec."""
+
+    tag: str
+    image_id: str
+    spec: EnvironmentSpec
+    base_image: str
+    result: Optional[BuildResult] = None   # None when the image already existed
+
+    @property
+    def built(self) -> bool:
+        return self.result is not None
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """``verify``'s result: the image, the executed notebook's path and the report."""
+
+    build: BuildOutcome
+    output: Path
+    report: Any  # nbdocker.compare.ReproductionReport (kept lazy: compare is not needed to capture)
+
+
+def capture(notebook: PathLike, *, python: Optional[str] = None, env_names: Sequence[str] = (),
+            on_event: Optional[EventHandler] = None) -> EnvironmentSpec:
+    """Capture ``notebook``'s environment; versions from ``python`` (default: its kernel's)."""
+    from .capture import capture_notebook
+
+    emit(on_event, Event(Phase.CAPTURE, "progress", f"capturing {notebook}", step=0, total=1))
+    spec = capture_notebook(notebook, python=python, env_names=env_names, on_event=on_event)
+    for warning in spec.warnings:
+        emit(on_event, Event(Phase.CAPTURE, "warning", warning))
+    emit(on_event, Event(Phase.CAPTURE, "done", f"{len(spec.requirements)} requirements",
+                         step=1, total=1))
+    return spec
+
+
+def dockerfile(spec: EnvironmentSpec, *, base_image: Optional[str] = None) -> str:
+    """The deterministic Dockerfile for ``spec`` (pure; no engine needed)."""
+    from .baseimage import resolve_base_image
+    from .dockerfile import discover_build_options, render
+
+    return render(spec, base_image=resolve_base_image(spec, base_image),
+                  options=discover_build_options())
+
+
+def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
+          python: Optional[str] = None, tag: Optional[str] = None,
+          base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
+          on_event: Optional[EventHandler] = None) -> BuildOutcome:
+    """Build the image for ``notebook`` (capturing first unless ``spec`` is given)."""
+    from .baseimage import check_base_python, resolve_base_image
+    from .dockerfile import build_context, default_tag, discover_build_options, image_labels
+
+    notebook = Path(notebook)
+    spec = spec or capture(notebook, python=python, on_event=on_event)
+    engine = engine or _default_engine()
+    base = resolve_base_image(spec, base_image)
+    check_base_python(engine, base, spec, on_event)
+    context = build_context(spec, notebook.parent, base_image=base,
+                            options=discover_build_options())
+    tag = tag or default_tag(spec)
+    result = engine.build(context, tag, labels=image_labels(spec), on_event=on_event)
+    emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
+    return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
+                        result=result)
+
+
+def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
+                 python: Optional[str] = None, tag: Optional[str] = None,
+                 base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
+                 on_event: Optional[EventHandler] = None) -> BuildOutcome:
+    """The image for the notebook's current spec: reuse it when present, else build it."""
+    from .baseimage import resolve_base_image
+    from .dockerfile import default_tag
+
+    spec = spec or capture(notebook, python=python, on_event=on_event)
+    engine = engine or _default_engine()
+    tag = tag or default_tag(spec)
+    image_id = engine.image_id(tag)
+    if image_id is not None:
+        emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
+                             data={"image_id": image_id, "reused": True}))
+        return BuildOutcome(tag=tag, image_id=image_id, spec=spec,
+                            base_image=resolve_base_image(spec, base_image))
+    return build(notebook, spec=spec, tag=tag, base_image=base_image, engine=engine,
+                 on_event=on_event)
+
+
+def run(notebook: Optional[PathLike] = None, *, image: Optional[str] = None,
+        parameters: Optional[Mapping[str, Any]] = None, output: Optional[PathLike] = None,
+        limits: ContainerLimits = ContainerLimits(), cell_timeout: Optional[float] = None,
+        allow_errors: bool = False, python: Optional[str] = None,
+        base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
+        on_event: Optional[EventHandler] = None) -> Any:
+    """Run the notebook headless in its image (built first when missing).
+
+    Returns :class:`nbdocker.execute.RunOutcome`; raises :class:`~nbdocker.exceptions.RunError`
+    subclasses when a cell fails, the run times out or the kernel dies.
+    """
+    from .execute import default_output_path, run_in_container
+
+    engine = engine or _default_engine()
+    if image is None:
+        if notebook is None:
+            raise ValueError("run() needs a notebook or an image")
+        image = ensure_image(notebook, python=python, base_image=base_image, engine=engine,
+                             on_event=on_event).tag
+    return run_in_container(engine, image, notebook, parameters=dict(parameters or {}),
+                            output=output, limits=limits, cell_timeout=cell_timeout,
+                            allow_errors=allow_errors, on_event=on_event)
+
+
+def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None,
+           output: Optional[PathLike] = None, limits: ContainerLimits = ContainerLimits(),
+           cell_timeout: Optional[float] = None, python: Optional[str] = None,
+           base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
+           on_event: Optional[EventHandler] = None) -> VerifyOutcome:
+    """capture → build (or reuse) → run (errors allowed) → compare with saved outputs."""
+    from .compare import compare_notebooks
+    from .execute import run_in_container
+    from .notebook_io import read_notebook
+
+    engine = engine or _default_engine()
+    original = read_notebook(notebook)
+    built = ensure_image(notebook, python=python, base_image=base_image, engine=engine,
+                         on_event=on_event)
+    # Errors are allowed so that every cell gets compared; a cell that now raises shows
+    # up as "error" in the report instead of stopping the run.
+    outcome = run_in_container(engine, built.tag, notebook, parameters=dict(parameters or {}),
+                               output=output, limits=limits, cell_timeout=cell_timeout,
+                               allow_errors=True, on_event=on_event)
+    emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
+    report = compare_notebooks(original, outcome.notebook, image=built.tag,
+                               notebook=str(notebook))
+    emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
+                         else "outputs differ", step=1, total=1))
+    return VerifyOutcome(build=built, output=outcome.output, report=report)
+
+
+def _default_engine() -> ContainerEngine:
+    from .engine import get_engine
+
+    engine = get_engine()
+    engine.ping()
+    return engine

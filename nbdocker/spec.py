@@ -1,0 +1,196 @@
+"""EnvironmentSpec: the frozen, serialisable "lock" of a notebook's environment.
+
+The JSON form (``to_json``) is deterministic: keys sorted, lists sorted, so the same
+capture gives byte-identical output and :meth:`EnvironmentSpec.content_hash` can name
+images. ``from_json(spec.to_json()) == spec`` always holds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "PythonInfo",
+    "PlatformInfo",
+    "Requirement",
+    "Unresolved",
+    "FileEntry",
+    "EnvironmentSpec",
+]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    """The captured interpreter: full version (``3.11.7``) and implementation."""
+
+    version: str
+    implementation: str = "CPython"
+
+    @property
+    def major_minor(self) -> str:
+        """``"3.11"`` for ``"3.11.7"``."""
+        return ".".join(self.version.split(".")[:2])
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    """Where the notebook ran: OS (``linux``), machine (``x86_64``) and kernel name."""
+
+    system: str = ""
+    machine: str = ""
+    kernel_name: str = "python3"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One Python distribution to install.
+
+    ``name`` is canonical (PEP 503). ``version`` is the exact installed version, or None
+    when the distribution was not installed in the target interpreter (then unpinned).
+    ``specifier`` keeps what a ``%pip install`` line asked for (e.g. ``>=1.2``).
+    ``direct`` is True for what the notebook itself needs, False for the locked
+    transitive closure. ``reasons`` say why it is here ("import numpy (cell 3)",
+    "%pip install requests (cell 1)", "required by pandas").
+    """
+
+    name: str
+    version: Optional[str] = None
+    direct: bool = True
+    reasons: Tuple[str, ...] = ()
+    specifier: Optional[str] = None
+    optional: bool = False
+
+    @property
+    def pin(self) -> str:
+        """The requirement line for pip: ``name==version``, ``name>=x`` or ``name``."""
+        if self.version:
+            return f"{self.name}=={self.version}"
+        return f"{self.name}{self.specifier or ''}"
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """An imported module that is neither stdlib, local, nor installed in the target.
+
+    ``pypi_name`` is the best guess (pipreqs' mapping, else the module name) and is what
+    gets installed, unpinned.
+    """
+
+    module: str
+    reasons: Tuple[str, ...] = ()
+    pypi_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file shipped with the notebook, relative to the notebook's directory (POSIX).
+
+    ``kind`` is ``"notebook"`` (the notebook itself), ``"module"`` (local code: a
+    ``.py`` file, a package file, a ``%run`` target) or ``"data"``.
+    """
+
+    path: str
+    kind: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """Everything needed to rebuild a notebook's environment. Frozen; see module doc."""
+
+    notebook: str
+    python: PythonInfo
+    platform: PlatformInfo = field(default_factory=PlatformInfo)
+    requirements: Tuple[Requirement, ...] = ()
+    unresolved: Tuple[Unresolved, ...] = ()
+    files: Tuple[FileEntry, ...] = ()
+    apt_packages: Tuple[str, ...] = ()
+    env: Tuple[Tuple[str, str], ...] = ()
+    warnings: Tuple[str, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        # Normalise order here so every constructor gives the same JSON.
+        object.__setattr__(self, "requirements", tuple(sorted(self.requirements, key=lambda r: r.name)))
+        object.__setattr__(self, "unresolved", tuple(sorted(self.unresolved, key=lambda u: u.module)))
+        object.__setattr__(self, "files", tuple(sorted(self.files, key=lambda f: f.path)))
+        object.__setattr__(self, "apt_packages", tuple(sorted(set(self.apt_packages))))
+        object.__setattr__(self, "env", tuple(sorted(self.env)))
+
+    # -- views ---------------------------------------------------------------
+    @property
+    def direct_requirements(self) -> Tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if r.direct)
+
+    @property
+    def notebook_stem(self) -> str:
+        name = self.notebook.rsplit("/", 1)[-1]
+        return name[:-6] if name.endswith(".ipynb") else name
+
+    def requirement(self, name: str) -> Optional[Requirement]:
+        """The requirement with canonical ``name``, or None."""
+        for req in self.requirements:
+            if req.name == name:
+                return req
+        return None
+
+    def with_changes(self, **changes: Any) -> "EnvironmentSpec":
+        """A copy with some fields replaced (the spec itself is frozen)."""
+        return replace(self, **changes)
+
+    # -- serialisation ---------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain JSON-ready dict (tuples become lists)."""
+        return _to_plain(self)
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """Deterministic JSON: sorted keys, sorted lists, trailing newline."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "EnvironmentSpec":
+        """Inverse of :meth:`to_dict`; raises ValueError on an unknown schema version."""
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"unsupported EnvironmentSpec schema_version {version!r} "
+                             f"(this nbdocker reads {SCHEMA_VERSION})")
+        return cls(
+            notebook=data["notebook"],
+            python=PythonInfo(**data["python"]),
+            platform=PlatformInfo(**data.get("platform", {})),
+            requirements=tuple(
+                Requirement(**{**r, "reasons": tuple(r.get("reasons", ()))})
+                for r in data.get("requirements", ())
+            ),
+            unresolved=tuple(
+                Unresolved(**{**u, "reasons": tuple(u.get("reasons", ()))})
+                for u in data.get("unresolved", ())
+            ),
+            files=tuple(FileEntry(**f) for f in data.get("files", ())),
+            apt_packages=tuple(data.get("apt_packages", ())),
+            env=tuple((k, v) for k, v in data.get("env", ())),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "EnvironmentSpec":
+        return cls.from_dict(json.loads(text))
+
+    def content_hash(self) -> str:
+        """sha256 hex of the compact canonical JSON; names the image (first 12)."""
+        compact = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(compact.encode("utf-8")).hexdigest()
+
+
+def _to_plain(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, (tuple, list)):
+        return [_to_plain(x) for x in obj]
+    return obj
