@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 from .engine.base import BuildResult, ContainerEngine, ContainerLimits
 from .events import Event, EventHandler, Phase, emit
@@ -51,12 +51,10 @@ def capture(notebook: PathLike, *, python: Optional[str] = None, env_names: Sequ
     """Capture ``notebook``'s environment; versions from ``python`` (default: its kernel's)."""
     from .capture import capture_notebook
 
-    emit(on_event, Event(Phase.CAPTURE, "progress", f"capturing {notebook}", step=0, total=1))
     spec = capture_notebook(notebook, python=python, env_names=env_names, on_event=on_event)
+    # capture_notebook reports progress; warnings are raised here once for every caller.
     for warning in spec.warnings:
         emit(on_event, Event(Phase.CAPTURE, "warning", warning))
-    emit(on_event, Event(Phase.CAPTURE, "done", f"{len(spec.requirements)} requirements",
-                         step=1, total=1))
     return spec
 
 
@@ -75,7 +73,7 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
           on_event: Optional[EventHandler] = None) -> BuildOutcome:
     """Build the image for ``notebook`` (capturing first unless ``spec`` is given)."""
     from .baseimage import check_base_python, resolve_base_image
-    from .dockerfile import build_context, default_tag, discover_build_options, image_labels
+    from .dockerfile import build_context, default_tag, discover_build_options
 
     notebook = Path(notebook)
     spec = spec or capture(notebook, python=python, on_event=on_event)
@@ -85,7 +83,8 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     context = build_context(spec, notebook.parent, base_image=base,
                             options=discover_build_options())
     tag = tag or default_tag(spec)
-    result = engine.build(context, tag, labels=image_labels(spec), on_event=on_event)
+    # The Dockerfile ends with the LABELs; passing them again adds one step per label.
+    result = engine.build(context, tag, on_event=on_event)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
     return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
                         result=result)
@@ -117,50 +116,79 @@ def run(notebook: Optional[PathLike] = None, *, image: Optional[str] = None,
         limits: ContainerLimits = ContainerLimits(), cell_timeout: Optional[float] = None,
         allow_errors: bool = False, python: Optional[str] = None,
         base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
+        spec: Optional[EnvironmentSpec] = None, tag: Optional[str] = None,
         on_event: Optional[EventHandler] = None) -> Any:
-    """Run the notebook headless in its image (built first when missing).
+    """Run the notebook headless in its image (built first when missing, from ``spec``
+    when given). Cells that drive nbdocker itself are skipped (see
+    :mod:`nbdocker.selfcells`).
 
     Returns :class:`nbdocker.execute.RunOutcome`; raises :class:`~nbdocker.exceptions.RunError`
     subclasses when a cell fails, the run times out or the kernel dies.
     """
-    from .execute import default_output_path, run_in_container
+    from .execute import run_in_container
 
     engine = engine or _default_engine()
     if image is None:
         if notebook is None:
             raise ValueError("run() needs a notebook or an image")
-        image = ensure_image(notebook, python=python, base_image=base_image, engine=engine,
-                             on_event=on_event).tag
-    return run_in_container(engine, image, notebook, parameters=dict(parameters or {}),
+        image = ensure_image(notebook, spec=spec, python=python, tag=tag,
+                             base_image=base_image, engine=engine, on_event=on_event).tag
+    source, output, name = _container_notebook(notebook, output)
+    return run_in_container(engine, image, source, parameters=dict(parameters or {}),
                             output=output, limits=limits, cell_timeout=cell_timeout,
-                            allow_errors=allow_errors, on_event=on_event)
+                            allow_errors=allow_errors, notebook_name=name, on_event=on_event)
 
 
 def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None,
            output: Optional[PathLike] = None, limits: ContainerLimits = ContainerLimits(),
            cell_timeout: Optional[float] = None, python: Optional[str] = None,
            base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
+           spec: Optional[EnvironmentSpec] = None, tag: Optional[str] = None,
            on_event: Optional[EventHandler] = None) -> VerifyOutcome:
-    """capture → build (or reuse) → run (errors allowed) → compare with saved outputs."""
+    """capture (unless ``spec``) → build (or reuse) → run (errors allowed) → compare
+    with saved outputs. Cells that drive nbdocker itself are skipped in both."""
     from .compare import compare_notebooks
     from .execute import run_in_container
-    from .notebook_io import read_notebook
 
     engine = engine or _default_engine()
-    original = read_notebook(notebook)
-    built = ensure_image(notebook, python=python, base_image=base_image, engine=engine,
-                         on_event=on_event)
+    source, output, name = _container_notebook(notebook, output)
+    original = source if name else _read(notebook)
+    built = ensure_image(notebook, spec=spec, python=python, tag=tag, base_image=base_image,
+                         engine=engine, on_event=on_event)
     # Errors are allowed so that every cell gets compared; a cell that now raises shows
     # up as "error" in the report instead of stopping the run.
-    outcome = run_in_container(engine, built.tag, notebook, parameters=dict(parameters or {}),
+    outcome = run_in_container(engine, built.tag, source, parameters=dict(parameters or {}),
                                output=output, limits=limits, cell_timeout=cell_timeout,
-                               allow_errors=True, on_event=on_event)
+                               allow_errors=True, notebook_name=name, on_event=on_event)
     emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
     report = compare_notebooks(original, outcome.notebook, image=built.tag,
                                notebook=str(notebook))
     emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
                          else "outputs differ", step=1, total=1))
     return VerifyOutcome(build=built, output=outcome.output, report=report)
+
+
+def _read(notebook: PathLike) -> Any:
+    from .notebook_io import read_notebook
+
+    return read_notebook(notebook)
+
+
+def _container_notebook(notebook: Optional[PathLike], output: Optional[PathLike]
+                        ) -> Tuple[Any, Optional[PathLike], Optional[str]]:
+    """What to send to the container: ``(notebook, output, None)`` unchanged, or, when
+    the notebook has cells driving nbdocker (``%load_ext nbdocker``, ``%dockerize``),
+    an in-memory copy with them tagged to be skipped, the output path (beside the
+    original, never over it) and the notebook's file name."""
+    if notebook is None:
+        return None, output, None
+    from .execute import resolve_output_path
+    from .selfcells import mark_nbdocker_cells
+
+    marked, cells = mark_nbdocker_cells(_read(notebook))
+    if not cells:
+        return notebook, output, None
+    return marked, resolve_output_path(notebook, output), Path(notebook).name
 
 
 def _default_engine() -> ContainerEngine:

@@ -1,0 +1,3 @@
+import attr
+from . import __name__ as _n
+thing = 1

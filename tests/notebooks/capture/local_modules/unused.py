@@ -1,0 +1,1 @@
+import should_not_appear

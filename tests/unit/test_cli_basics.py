@@ -1,0 +1,35 @@
+"""CLI plumbing: usage errors exit 2 with one line, help teaches, no tracebacks."""
+import subprocess
+import sys
+
+import pytest
+
+from nbdocker.cli import main
+
+
+def test_help_lists_commands_and_exit_codes(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("capture", "dockerfile", "build", "run", "verify", "exit codes"):
+        assert word in out
+
+
+def test_unknown_command_is_usage_error(capsys):
+    assert main(["frobnicate"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_run_needs_notebook_or_image(capsys):
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nbdocker: error: give a NOTEBOOK") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["capture", "dockerfile", "build", "verify"])
+def test_missing_notebook_is_one_line_exit_2(tmp_path, command):
+    missing = tmp_path / "nope.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "nbdocker", command, str(missing)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "nope.ipynb" in proc.stderr
