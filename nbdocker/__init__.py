@@ -35,8 +35,27 @@ from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirem
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext nbdocker``: register ``%dockerize`` and ``%nbdocker_env``.
+
+    IPython is imported only now, so ``import nbdocker`` stays cheap."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext nbdocker``: remove the magics."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "__version__",
+    # IPython extension (%load_ext nbdocker)
+    "load_ipython_extension", "unload_ipython_extension",
     # pipeline
     "capture", "dockerfile", "build", "ensure_image", "run", "verify",
     "BuildOutcome", "VerifyOutcome",

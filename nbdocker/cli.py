@@ -30,6 +30,9 @@ examples:
   nbdocker build analysis.ipynb              build the image; prints its tag last
   nbdocker run analysis.ipynb -p alpha 0.2   re-run headless with a parameter
   nbdocker verify analysis.ipynb             build + run + compare with saved outputs
+  nbdocker export analysis.ipynb --to share/ a bundle others can rebuild (also Binder)
+  nbdocker verify --bundle share/            rebuild from the bundle alone and compare
+  nbdocker build analysis.ipynb --push registry.example.com/team/analysis
 """
 
 
@@ -107,13 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_opts(p)
     p.add_argument("--tag", "-t", metavar="T",
                    help="image tag (default nbdocker/<notebook>:<spec hash>)")
+    p.add_argument("--save", metavar="FILE.tar",
+                   help="also write the image as a `docker save` tarball (atomically)")
+    p.add_argument("--push", metavar="REGISTRY/REPO[:TAG]",
+                   help="also push the image (tag defaults to the image's own); prints "
+                        "REGISTRY/REPO@sha256:... before the tag")
     _add_output_opts(p, "print a JSON summary (tag, image id, steps) on stdout")
 
     p = sub.add_parser("run", help="re-run the notebook headless in its image",
                        description="Run the notebook inside its image (built first when "
                                    "missing) and write the executed copy to a new file.")
-    p.add_argument("notebook", nargs="?", help="path to the .ipynb file")
+    p.add_argument("notebook", nargs="?", help="path to the .ipynb file (or a bundle "
+                   "directory)")
     p.add_argument("--image", metavar="IMG", help="run in this image instead of building one")
+    p.add_argument("--image-tar", metavar="FILE.tar",
+                   help="`docker load` this tarball first and run its image (the notebook "
+                        "baked into it, unless NOTEBOOK is given)")
+    _add_bundle_opt(p)
     p.add_argument("--python", metavar="PATH", help=argparse.SUPPRESS)
     p.add_argument("--allow-errors", action="store_true",
                    help="keep going after a failing cell (exit 0 unless the run dies)")
@@ -125,13 +138,50 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Capture, build (or reuse) the image, re-run the notebook "
                                    "and compare every cell's outputs with the saved ones. "
                                    "Exit 0 only when every compared cell matches.")
-    p.add_argument("notebook", help="path to the .ipynb file")
+    p.add_argument("notebook", nargs="?", help="path to the .ipynb file (or a bundle "
+                   "directory)")
+    _add_bundle_opt(p)
     p.add_argument("--python", metavar="PATH",
                    help="interpreter whose installed versions are pinned")
     _add_build_opts(p)
     _add_run_opts(p)
     _add_output_opts(p, "print the ReproductionReport as JSON on stdout")
+
+    p = sub.add_parser("export", help="write a bundle others can rebuild and verify",
+                       description="Write the notebook, its local modules and data files, "
+                                   "the spec, a Dockerfile (no host CA or index URLs), "
+                                   "pinned requirements and Binder files (binder/) to a "
+                                   "directory or a .tar.gz. Deterministic; no secrets. "
+                                   "Rebuild with `nbdocker verify --bundle DIR`.")
+    _add_capture_opts(p)
+    p.add_argument("--to", required=True, metavar="DIR|FILE.tar.gz",
+                   help="target directory (created, or replaced when it holds a bundle), "
+                        "or an archive ending in .tar.gz or .tar")
+    p.add_argument("--base-image", metavar="IMG",
+                   help="FROM of the bundle's Dockerfile (default python:X.Y-slim; "
+                        "$NBDOCKER_BASE_IMAGE is not used: it is usually machine-local)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+    p = sub.add_parser("push", help="push an image to a registry; prints REPO@sha256:...",
+                       description="Tag IMAGE (or the image of a NOTEBOOK / bundle, built "
+                                   "when missing) as REGISTRY/REPO[:TAG] and push it with "
+                                   "the credentials of the Docker config "
+                                   "(~/.docker/config.json). Prints the pushed reference "
+                                   "with its digest.")
+    p.add_argument("source", metavar="IMAGE|NOTEBOOK",
+                   help="a local image, or a notebook / bundle whose image to push")
+    p.add_argument("ref", metavar="REGISTRY/REPO[:TAG]",
+                   help="where to push (without :TAG, the image's own tag)")
+    p.add_argument("--python", metavar="PATH", help=argparse.SUPPRESS)
+    _add_build_opts(p)
+    _add_output_opts(p, "print {ref, digest, pinned, source} as JSON on stdout")
     return parser
+
+
+def _add_bundle_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bundle", metavar="DIR",
+                   help="an exported bundle: rebuilt from its spec and files alone (no "
+                        "re-capture), files checked against the spec's sha256")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -201,21 +251,53 @@ def _cmd_dockerfile(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
 
 
 def _cmd_build(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from .pipeline import build, capture
+    from .pipeline import build, capture, push, save_image
+    from .share import parse_ref
 
+    if args.push:
+        parse_ref(args.push)  # a typo fails now, not after a long build
     spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
     outcome = build(args.notebook, spec=spec, tag=args.tag, base_image=args.base_image,
                     on_event=renderer)
+    saved = save_image(outcome.tag, args.save, on_event=renderer) if args.save else None
+    pushed = push(outcome.tag, args.push, on_event=renderer) if args.push else None
     renderer.close()
     if args.json:
         steps = outcome.result.steps if outcome.result else ()
-        _print_json({"tag": outcome.tag, "image_id": outcome.image_id,
-                     "base_image": outcome.base_image, "spec_hash": spec.content_hash(),
-                     "steps": [{"index": s.index, "instruction": s.instruction,
-                                "cached": s.cached} for s in steps]})
+        doc: Dict[str, Any] = {
+            "tag": outcome.tag, "image_id": outcome.image_id,
+            "base_image": outcome.base_image, "spec_hash": spec.content_hash(),
+            "steps": [{"index": s.index, "instruction": s.instruction, "cached": s.cached}
+                      for s in steps]}
+        if saved is not None:
+            doc["saved"] = str(saved)
+        if pushed is not None:
+            doc["pushed"] = _push_doc(pushed)
+        _print_json(doc)
     else:
+        if pushed is not None:
+            print(pushed.pinned)
         print(outcome.tag)
     return 0
+
+
+def _push_doc(pushed: Any) -> Dict[str, str]:
+    return {"ref": pushed.ref, "digest": pushed.digest, "pinned": pushed.pinned,
+            "source": pushed.source}
+
+
+def _notebook_or_bundle(args: argparse.Namespace, required: bool = True) -> Optional[str]:
+    """The positional NOTEBOOK, or ``--bundle DIR`` (not both)."""
+    if args.bundle and args.notebook:
+        raise InputError("give a NOTEBOOK or --bundle DIR, not both")
+    if args.bundle:
+        from .bundle import load_bundle
+
+        load_bundle(args.bundle)  # "not a bundle" beats "not a notebook" as a message
+        return str(args.bundle)
+    if required and not args.notebook:
+        raise InputError("give a NOTEBOOK (or --bundle DIR)")
+    return args.notebook
 
 
 def _parameters(args: argparse.Namespace) -> Dict[str, Any]:
@@ -232,11 +314,17 @@ def _limits(args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from .pipeline import run
+    from .pipeline import load_image, run
 
-    if args.notebook is None and args.image is None:
-        raise InputError("give a NOTEBOOK, or --image IMG to run the notebook baked into it")
-    outcome = run(args.notebook, image=args.image, parameters=_parameters(args),
+    notebook = _notebook_or_bundle(args, required=False)
+    image = args.image
+    if args.image_tar:
+        loaded = load_image(args.image_tar, on_event=renderer)
+        image = image or loaded
+    if notebook is None and image is None:
+        raise InputError("give a NOTEBOOK, or --image IMG / --image-tar FILE.tar to run "
+                         "the notebook baked into it")
+    outcome = run(notebook, image=image, parameters=_parameters(args),
                   output=args.output, limits=_limits(args), cell_timeout=args.cell_timeout,
                   allow_errors=args.allow_errors, python=args.python,
                   base_image=args.base_image, on_event=renderer)
@@ -252,7 +340,7 @@ def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     from .compare import format_report
     from .pipeline import verify
 
-    outcome = verify(args.notebook, parameters=_parameters(args), output=args.output,
+    outcome = verify(_notebook_or_bundle(args), parameters=_parameters(args), output=args.output,
                      limits=_limits(args), cell_timeout=args.cell_timeout, python=args.python,
                      base_image=args.base_image, on_event=renderer)
     renderer.close()
@@ -264,12 +352,42 @@ def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     return 0 if outcome.report.reproduced else 1
 
 
+def _cmd_export(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .pipeline import export
+
+    path = export(args.notebook, args.to, python=args.python, env_names=args.env,
+                  base_image=args.base_image, on_event=renderer)
+    renderer.close()
+    print(path)
+    return 0
+
+
+def _cmd_push(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+    from .pipeline import ensure_image, push
+    from .share import parse_ref
+
+    parse_ref(args.ref)
+    source = args.source
+    if source.endswith(".ipynb") or Path(source).is_dir():
+        source = ensure_image(source, python=args.python, base_image=args.base_image,
+                              on_event=renderer).tag
+    pushed = push(source, args.ref, on_event=renderer)
+    renderer.close()
+    if args.json:
+        _print_json(_push_doc(pushed))
+    else:
+        print(pushed.pinned)
+    return 0
+
+
 _COMMANDS = {
     "capture": _cmd_capture,
     "dockerfile": _cmd_dockerfile,
     "build": _cmd_build,
     "run": _cmd_run,
     "verify": _cmd_verify,
+    "export": _cmd_export,
+    "push": _cmd_push,
 }
 
 

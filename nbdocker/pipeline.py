@@ -17,7 +17,7 @@ from .events import Event, EventHandler, Phase, emit
 from .spec import EnvironmentSpec
 
 __all__ = ["BuildOutcome", "capture", "dockerfile", "build", "ensure_image", "run", "verify",
-           "VerifyOutcome"]
+           "VerifyOutcome", "export", "push", "PushOutcome", "save_image", "load_image"]
 
 PathLike = Union[str, Path]
 
@@ -51,6 +51,9 @@ def capture(notebook: PathLike, *, python: Optional[str] = None, env_names: Sequ
     """Capture ``notebook``'s environment; versions from ``python`` (default: its kernel's)."""
     from .capture import capture_notebook
 
+    notebook, bundled = _resolve(notebook, None)
+    if bundled is not None:  # a bundle's spec is its capture: never re-capture it
+        return bundled
     spec = capture_notebook(notebook, python=python, env_names=env_names, on_event=on_event)
     # capture_notebook reports progress; warnings are raised here once for every caller.
     for warning in spec.warnings:
@@ -75,7 +78,7 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     from .baseimage import check_base_python, resolve_base_image
     from .dockerfile import build_context, default_tag, discover_build_options
 
-    notebook = Path(notebook)
+    notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, on_event=on_event)
     engine = engine or _default_engine()
     base = resolve_base_image(spec, base_image)
@@ -98,6 +101,7 @@ def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     from .baseimage import resolve_base_image
     from .dockerfile import default_tag
 
+    notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, on_event=on_event)
     engine = engine or _default_engine()
     tag = tag or default_tag(spec)
@@ -128,6 +132,8 @@ def run(notebook: Optional[PathLike] = None, *, image: Optional[str] = None,
     from .execute import run_in_container
 
     engine = engine or _default_engine()
+    if notebook is not None:
+        notebook, spec = _resolve(notebook, spec)
     if image is None:
         if notebook is None:
             raise ValueError("run() needs a notebook or an image")
@@ -151,6 +157,7 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
     from .execute import run_in_container
 
     engine = engine or _default_engine()
+    notebook, spec = _resolve(notebook, spec)
     source, output, name = _container_notebook(notebook, output)
     original = source if name else _read(notebook)
     built = ensure_image(notebook, spec=spec, python=python, tag=tag, base_image=base_image,
@@ -166,6 +173,76 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
     emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
                          else "outputs differ", step=1, total=1))
     return VerifyOutcome(build=built, output=outcome.output, report=report)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """A pushed image: the local ``source``, the registry ``ref`` (``repo:tag``) it
+    was pushed as and the manifest ``digest`` the registry returned."""
+
+    source: str
+    ref: str
+    digest: str
+
+    @property
+    def pinned(self) -> str:
+        """``registry/repo@sha256:...``: pulls exactly this image, whatever the tag."""
+        from .share import repository_of
+
+        return f"{repository_of(self.ref)}@{self.digest}"
+
+
+def export(notebook: PathLike, to: PathLike, *, spec: Optional[EnvironmentSpec] = None,
+           python: Optional[str] = None, env_names: Sequence[str] = (),
+           base_image: Optional[str] = None, on_event: Optional[EventHandler] = None) -> Path:
+    """Write the shareable bundle of ``notebook`` (or of a bundle: re-export) to ``to``,
+    a directory or a ``.tar.gz``; see :mod:`nbdocker.bundle`. No engine needed."""
+    from .bundle import export_bundle
+
+    notebook, spec = _resolve(notebook, spec)
+    spec = spec or capture(notebook, python=python, env_names=env_names, on_event=on_event)
+    return export_bundle(spec, notebook.parent, to, base_image=base_image, on_event=on_event)
+
+
+def push(image: str, ref: str, *, engine: Optional[ContainerEngine] = None,
+         on_event: Optional[EventHandler] = None) -> PushOutcome:
+    """Tag local ``image`` as ``ref`` (``REGISTRY/REPO[:TAG]``; without a tag, the
+    image's own tag) and push it with the credentials of the Docker config
+    (``~/.docker/config.json``). ``RegistryError`` (exit 3) says why a push failed."""
+    from .share import push_image
+
+    engine = engine or _default_engine()
+    target, digest = push_image(engine, image, ref, on_event=on_event)
+    return PushOutcome(source=image, ref=target, digest=digest)
+
+
+def save_image(image: str, path: PathLike, *, engine: Optional[ContainerEngine] = None,
+               on_event: Optional[EventHandler] = None) -> Path:
+    """``docker save`` ``image`` to the tarball ``path`` (written atomically)."""
+    engine = engine or _default_engine()
+    target = Path(path).absolute()
+    emit(on_event, Event(Phase.EXPORT, "progress", f"saving {image}", step=0, total=1))
+    engine.save_image(image, str(target))
+    emit(on_event, Event(Phase.EXPORT, "done", str(target), step=1, total=1,
+                         data={"path": str(target), "image": image}))
+    return target
+
+
+def load_image(path: PathLike, *, engine: Optional[ContainerEngine] = None,
+               on_event: Optional[EventHandler] = None) -> str:
+    """``docker load`` the tarball ``path``; the nbdocker image it held (the first
+    with nbdocker's notebook label, else the first image)."""
+    from .share import load_image_tar
+
+    return load_image_tar(engine or _default_engine(), path, on_event=on_event)
+
+
+def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec]
+             ) -> Tuple[Path, Optional[EnvironmentSpec]]:
+    """A bundle directory stands for its (checked) notebook and spec."""
+    from .bundle import resolve_notebook
+
+    return resolve_notebook(notebook, spec)
 
 
 def _read(notebook: PathLike) -> Any:

@@ -21,8 +21,10 @@ stamp="$VENV/.nbdocker-installed"
 want=$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing nbdocker and test dependencies into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+  piplog="$VENV/pip-install.log"
+  if ! "$VENV/bin/python" -m pip install -e "$ROOT[test]" >"$piplog" 2>&1; then
+    tail -n 25 "$piplog" >&2; log "pip install failed (full log: $piplog)"; exit 2
+  fi
   echo "$want" > "$stamp"
 fi
 PY="$VENV/bin/python"

@@ -115,5 +115,10 @@ class ContainerEngine(abc.ABC):
         """``docker load`` a tarball; return the tags (or ids) it held."""
 
     @abc.abstractmethod
+    def tag_image(self, ref: str, new_ref: str) -> None:
+        """Give image ``ref`` the additional name ``new_ref`` (``repo[:tag]``);
+        ``ImageNotFound`` when ``ref`` is absent."""
+
+    @abc.abstractmethod
     def push(self, ref: str, *, on_event: Optional[EventHandler] = None) -> str:
         """Push ``ref``; return the repository digest (``sha256:...``)."""

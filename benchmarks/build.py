@@ -1,0 +1,147 @@
+"""Build benchmark: numpy + pandas notebook through the real Docker engine.
+
+Prints, in one run:
+  * cold build time with pip and with uv (nocache=True: every step runs), side by side;
+  * rebuild after a notebook-only edit and a no-change rebuild (default installer),
+    with the warm/cold ratio (target <= 0.10);
+  * the runner's overhead: image size - base image size - installed packages
+    (sizes of the files the spec's distributions installed, with their bytecode,
+    measured inside the image; target <= 60 MB).
+
+Usage: python benchmarks/build.py [--base-image IMG] [--keep]
+Downloads ~70 MB from PyPI per cold build (numpy + pandas wheels).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import nbformat
+
+from nbdocker.dockerfile import build_context, discover_build_options
+from nbdocker.dockerfile.pipconf import DEFAULT_INSTALLER
+from nbdocker.engine.base import BuildResult
+from nbdocker.engine.docker import DockerEngine
+from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
+# A locked closure as capture would write it for `import numpy, pandas` on Python 3.11.
+PINS: Tuple[Tuple[str, str, bool], ...] = (
+    ("numpy", "1.26.4", True), ("pandas", "2.2.2", True),
+    ("python-dateutil", "2.9.0.post0", False), ("pytz", "2024.1", False),
+    ("six", "1.16.0", False), ("tzdata", "2024.1", False))
+MB = 1024 * 1024
+
+
+def _notebook(directory: Path, title: str) -> EnvironmentSpec:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(title),
+        nbformat.v4.new_code_cell("import numpy as np, pandas as pd\n"
+                                  "pd.DataFrame({'x': np.arange(5)}).describe()")])
+    path = directory / "bench.ipynb"
+    nbformat.write(nb, path)
+    data = path.read_bytes()
+    return EnvironmentSpec(
+        notebook=path.name, python=PythonInfo("3.11.2"),
+        requirements=tuple(Requirement(n, v, direct=d) for n, v, d in PINS),
+        files=(FileEntry(path.name, "notebook", len(data), hashlib.sha256(data).hexdigest()),))
+
+
+def _build(engine: DockerEngine, spec: EnvironmentSpec, directory: Path, base: str, tag: str,
+           installer: str, nocache: bool = False) -> Tuple[float, BuildResult]:
+    options = discover_build_options(installer=installer)
+    context = build_context(spec, directory, base_image=base, options=options)
+    start = time.perf_counter()
+    result = engine.build(context, tag, nocache=nocache)
+    return time.perf_counter() - start, result
+
+
+_SIZE_CODE = """
+import importlib.metadata as m, json, os, sys
+total = 0
+for name in json.loads(sys.argv[1]):
+    dist = m.distribution(name)
+    seen = set()
+    for f in dist.files or ():
+        p = str(dist.locate_file(f))
+        # uv's compiled bytecode is not in RECORD: count each module's .pyc too.
+        candidates = [p]
+        if p.endswith(".py"):
+            d, n = os.path.split(p)
+            candidates.append(os.path.join(d, "__pycache__", n[:-3] + ".cpython-%d%d.pyc" % sys.version_info[:2]))
+        for c in candidates:
+            if c not in seen and os.path.isfile(c):
+                seen.add(c)
+                total += os.path.getsize(c)
+print(total)
+"""
+
+
+def _packages_bytes(engine: DockerEngine, tag: str) -> int:
+    result = engine.run(tag, ["python", "-c", _SIZE_CODE, json.dumps([n for n, _, _ in PINS])])
+    assert result.exit_code == 0, result.logs
+    return int(result.logs[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE") or
+                        (ROOT / ".nbdocker-base").read_text().strip())
+    parser.add_argument("--keep", action="store_true", help="keep the built images")
+    args = parser.parse_args()
+    engine = DockerEngine.from_env(timeout=1800)
+    base = args.base_image
+    tags: List[str] = []
+    cold: Dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="nbdocker-bench-") as tmp:
+        directory = Path(tmp)
+        spec = _notebook(directory, "# Benchmark")
+        try:
+            default = DEFAULT_INSTALLER
+            # The default installer goes last: the classic builder takes the newest
+            # matching child from cache, so the warm rebuild below must follow its chain.
+            for installer in sorted(("uv", "pip"), key=lambda i: i == default):
+                tag = f"nbdocker-bench/build-{installer}:cold"
+                tags.append(tag)
+                cold[installer], result = _build(engine, spec, directory, base, tag, installer,
+                                                 nocache=True)
+                assert not any(s.cached for s in result.steps if not s.instruction.startswith("FROM"))
+                print(f"cold build ({installer:3}):            {cold[installer]:7.1f} s")
+            print(f"uv / pip cold-build ratio:          {cold['uv'] / cold['pip']:7.2f}")
+
+            edited = _notebook(directory, "# Benchmark, edited title")
+            tag = f"nbdocker-bench/build-{default}:edited"
+            tags.append(tag)
+            warm, result = _build(engine, edited, directory, base, tag, default)
+            rebuilt = [s.instruction.split()[0] for s in result.steps if not s.cached]
+            print(f"rebuild after notebook edit ({default}): {warm:6.1f} s  "
+                  f"(steps run: {', '.join(rebuilt)})")
+            same, result = _build(engine, edited, directory, base, tag, default)
+            print(f"no-change rebuild ({default}):          {same:6.1f} s  "
+                  f"(uncached steps: {sum(not s.cached for s in result.steps)})")
+            print(f"warm/cold ratio (edit / cold {default}): {warm / cold[default]:6.3f}  "
+                  "(target <= 0.10)")
+
+            image = engine.image_size(tag)
+            base_size = engine.image_size(base)
+            packages = _packages_bytes(engine, tag)
+            overhead = image - base_size - packages
+            print(f"image {image / MB:.1f} MB - base {base_size / MB:.1f} MB - packages "
+                  f"{packages / MB:.1f} MB = runner overhead {overhead / MB:.1f} MB "
+                  "(target <= 60 MB)")
+        finally:
+            if not args.keep:
+                for tag in tags:
+                    engine.remove_image(tag)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

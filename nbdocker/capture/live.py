@@ -1,0 +1,211 @@
+"""Capture from the live kernel: what this kernel really imported, pinned in-process.
+
+Two live sources add to the static read of the notebook file:
+
+* the **user namespace**: module objects (``np``), and the modules that classes,
+  functions and other objects come from (``LinearRegression`` → ``sklearn``);
+* **sys.modules**: every top-level module imported so far. Most of it is the kernel's
+  own machinery (IPython, ipykernel, zmq, tornado…) or a dependency of something the
+  user imported (pandas loads dateutil), so it is thinned: standard library, private
+  names, modules that were already loaded when ``%load_ext nbdocker`` ran (the
+  *baseline*), distributions in the dependency closure of the kernel machinery
+  (ipykernel, IPython, jupyter-client, ipywidgets) and distributions that a direct
+  requirement already pulls in are dropped. What the namespace names is always kept.
+
+Versions come from this kernel's own interpreter (``sys.executable``): its
+:mod:`importlib.metadata`, read by the same cached probe static capture uses (one
+subprocess the first time, then a disk cache until ``pip install`` changes site-packages),
+so live and static requirements are resolved and pinned by the same code.
+"""
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import (Any, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
+                    Tuple)
+
+from ..events import Event, EventHandler, Phase, emit
+from ..spec import EnvironmentSpec, PlatformInfo, PythonInfo, Requirement
+from .distributions import resolve
+from .imports import ImportRecord
+from .interpreter import InterpreterInfo, query_interpreter
+
+__all__ = ["LiveModule", "KERNEL_ROOTS", "user_modules", "kernel_distributions",
+           "capture_live", "top_level_modules"]
+
+# Names IPython itself puts in the user namespace.
+_IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
+_SELF = "nbdocker"
+
+
+@dataclass(frozen=True)
+class LiveModule:
+    """A top-level module the live kernel uses; ``referenced`` when the namespace names it."""
+
+    name: str
+    reasons: Tuple[str, ...]
+    referenced: bool
+
+
+def _stdlib() -> frozenset:
+    return frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names)
+
+
+def top_level_modules(modules: Iterable[str]) -> Set[str]:
+    """First dotted components of ``modules`` (``sys.modules`` keys, say)."""
+    return {name.split(".", 1)[0] for name in modules}
+
+
+def _object_module(obj: Any) -> Optional[Tuple[str, str]]:
+    """(module, how) for a namespace value, or None when it says nothing."""
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__, "module"
+    if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+        module = getattr(obj, "__module__", None)
+        return (module, "from") if isinstance(module, str) else None
+    module = getattr(type(obj), "__module__", None)
+    return (module, "instance of") if isinstance(module, str) else None
+
+
+def user_modules(user_ns: Mapping[str, Any], *, modules: Optional[Iterable[str]] = None,
+                 baseline: Collection[str] = (),
+                 stdlib: Optional[Collection[str]] = None) -> List[LiveModule]:
+    """Top-level modules the user's code uses, from the namespace and ``modules``.
+
+    ``modules`` defaults to ``sys.modules``; names in ``baseline`` (top-level names
+    loaded before the user's code, e.g. at ``%load_ext`` time) are left out of it (the
+    namespace still counts them). Standard library, ``__main__``, private modules and
+    nbdocker itself are never returned. Sorted by name.
+    """
+    skip = _stdlib() if stdlib is None else frozenset(stdlib)
+    found: Dict[str, List[str]] = {}
+    referenced: Set[str] = set()
+
+    def keep(top: str) -> bool:
+        return bool(top) and top.isidentifier() and not top.startswith("_") \
+            and top not in skip and top != _SELF
+
+    for var, obj in sorted(user_ns.items(), key=lambda kv: kv[0]):
+        if var.startswith("_") or var in _IPYTHON_NAMES:
+            continue
+        where = _object_module(obj)
+        if where is None:
+            continue
+        module, how = where
+        top = module.split(".", 1)[0]
+        if not keep(top):
+            continue
+        referenced.add(top)
+        reason = (f"{var} is module {module}" if how == "module"
+                  else f"{var} {how} {module}" if how == "from"
+                  else f"{var}: instance of {type(obj).__qualname__} ({module})")
+        found.setdefault(top, []).append(reason)
+    loaded = top_level_modules(sys.modules if modules is None else modules)
+    base = set(baseline)
+    for top in sorted(loaded):
+        if keep(top) and top not in base and top not in referenced:
+            found.setdefault(top, []).append(f"import {top} (loaded in this kernel)")
+    return [LiveModule(name, tuple(reasons[:3]), name in referenced)
+            for name, reasons in sorted(found.items())]
+
+
+# The kernel machinery, and what nbdocker loads itself (its lazy imports land in
+# sys.modules too): their dependency closure is not the user's code.
+KERNEL_ROOTS: Tuple[str, ...] = ("ipykernel", "ipython", "jupyter-client", "ipywidgets",
+                                 "nbclient", "nbformat", "packaging", "docker")
+
+
+def _distributions_of(module: str, info: InterpreterInfo) -> List[str]:
+    """Installed distributions providing top-level ``module`` (canonical names)."""
+    from packaging.utils import canonicalize_name
+
+    return sorted({str(canonicalize_name(n)) for n in info.packages.get(module, ())
+                   if canonicalize_name(n) in info.distributions})
+
+
+def kernel_distributions(info: InterpreterInfo,
+                         roots: Sequence[str] = KERNEL_ROOTS) -> Set[str]:
+    """The distributions the kernel machinery brings: the closure of ``roots``."""
+    # "pip" records name distributions directly; resolve() locks their closure.
+    found = resolve([ImportRecord(r, None, "pip") for r in roots], info)
+    return {r.name for r in found.requirements}
+
+
+def _live_only_spec(info: InterpreterInfo) -> EnvironmentSpec:
+    return EnvironmentSpec(
+        notebook="(live kernel)",
+        python=PythonInfo(info.version, info.implementation),
+        platform=PlatformInfo(system=info.system, machine=info.machine))
+
+
+def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
+                 modules: Optional[Iterable[str]] = None, baseline: Collection[str] = (),
+                 static: Optional[EnvironmentSpec] = None,
+                 info: Optional[InterpreterInfo] = None,
+                 on_event: Optional[EventHandler] = None) -> EnvironmentSpec:
+    """Join the static read of ``notebook`` with what this kernel imported.
+
+    ``static`` is the static capture of the notebook (done here, pinned from this
+    interpreter, when None and ``notebook`` is given; without a notebook only the live
+    sources count). Live requirements are resolved and pinned like static imports (the
+    same :func:`~nbdocker.capture.distributions.resolve`, on this interpreter's
+    metadata) and their dependency closure is locked. nbdocker itself is never a
+    requirement: it is the tool, not the notebook's code.
+    """
+    info = info or query_interpreter(sys.executable)
+    if static is None and notebook is not None:
+        from ..pipeline import capture
+
+        static = capture(notebook, python=info.executable, on_event=on_event)
+    spec = static if static is not None else _live_only_spec(info)
+    live = user_modules(user_ns, modules=modules, baseline=baseline, stdlib=info.stdlib)
+    emit(on_event, Event(Phase.CAPTURE, "log", f"live kernel: {len(live)} candidate modules"))
+
+    have: Dict[str, Requirement] = {r.name: r for r in spec.requirements if r.name != _SELF}
+    machinery = kernel_distributions(info)
+    warnings = list(spec.warnings)
+    named: List[ImportRecord] = []
+    loaded: List[Tuple[LiveModule, List[str]]] = []
+    for mod in live:
+        dists = [d for d in _distributions_of(mod.name, info) if d != _SELF]
+        if not dists:
+            if mod.referenced and not _is_local(mod.name, notebook):
+                warnings.append(f"{mod.name} is used in this kernel but belongs to no "
+                                "installed distribution; not captured")
+        elif mod.referenced:
+            named += [ImportRecord(mod.name, None, "import", text=r) for r in mod.reasons]
+        else:
+            loaded.append((mod, dists))
+    # sys.modules alone is weak evidence: kernel machinery, or what the notebook's
+    # requirements (static or named in the namespace) bring along, is not a direct need.
+    covered = set(have) | machinery | {r.name for r in resolve(named, info).requirements}
+    records = named + [ImportRecord(mod.name, None, "import", text=r)
+                       for mod, dists in loaded if not all(d in covered for d in dists)
+                       for r in mod.reasons]
+    found = resolve(records, info)
+    for req in found.requirements:
+        current = have.get(req.name)
+        if current is None:
+            have[req.name] = req
+        elif req.direct:
+            reasons = current.reasons + tuple(r for r in req.reasons if r not in current.reasons)
+            have[req.name] = replace(current, direct=True, reasons=reasons)
+    warnings += found.warnings
+    unresolved = tuple(u for u in spec.unresolved if u.module != _SELF)
+    return spec.with_changes(requirements=tuple(have.values()), unresolved=unresolved,
+                             warnings=tuple(dict.fromkeys(warnings)))
+
+
+def _is_local(module: str, notebook: Optional[Path]) -> bool:
+    """True when ``module`` has no file to install or lives under the notebook's folder."""
+    mod = sys.modules.get(module)
+    origin = getattr(mod, "__file__", None) if mod is not None else None
+    if not origin or notebook is None:
+        return not origin
+    try:
+        Path(origin).resolve().relative_to(Path(notebook).resolve().parent)
+        return True
+    except ValueError:
+        return False

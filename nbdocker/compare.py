@@ -1,0 +1,368 @@
+"""Compare a notebook's saved outputs with a re-run: normalise, diff, report.
+
+The approach follows nbclient's own tests: execution counts are dropped and what
+legitimately changes between two runs is masked before comparing. Per code cell the
+comparison covers
+
+* streams — consecutive stream outputs are merged, per stream name, so how the kernel
+  happened to chunk (or interleave) stdout and stderr does not matter;
+* rich outputs — ``text/plain`` when present, else the first other textual
+  representation (``text/html``, ``text/markdown``, JSON, widget views...);
+* errors — ``ename: evalue`` only (tracebacks name files of one machine);
+* images (``image/png``, ``image/jpeg``, ``image/gif``, ``image/svg+xml``...) — by
+  SHA-256, reported apart from the text: by default a differing image does not fail the
+  reproduction (renderers and fonts vary); ``strict_images=True`` makes it fail.
+
+Masked in all text: ANSI colour codes, memory addresses (``0x7f...``), dates, times,
+ISO timestamps, ``datetime(...)`` reprs, epoch timestamps, durations (``Wall time``,
+``CPU times``, ``%timeit`` lines, tqdm's elapsed/rate), temporary paths (``/tmp/...``,
+``/var/folders/...``, Windows ``...\\Temp\\...``), the notebook's directory,
+``site-packages`` locations, home directories, UUIDs and widget model ids.
+
+Cells are skipped when tagged ``parameters``, ``injected-parameters`` or
+``nbdocker-skip-compare``, and when the original never ran them (no execution count and
+no outputs). Cells are aligned by position once ``injected-parameters`` cells are set
+aside; indices are those of the ORIGINAL notebook.
+"""
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple
+
+from .dockerfile.layout import WORKDIR
+from .runner import INJECTED_TAG, PARAMETERS_TAG
+
+__all__ = [
+    "SKIP_TAG",
+    "CellResult",
+    "ReproductionReport",
+    "normalise_text",
+    "normalise_outputs",
+    "compare_notebooks",
+    "format_report",
+]
+
+SKIP_TAG = "nbdocker-skip-compare"
+STATUSES = ("same", "differs", "error", "skipped")
+_SKIP_TAGS = (PARAMETERS_TAG, INJECTED_TAG, SKIP_TAG)
+_IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
+                "image/svg+xml", "application/pdf")
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_TIME_UNIT = r"(?:ns|µs|μs|us|ms|s|sec|min|h)"
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Order matters: whole timing lines before times, paths before dates and home dirs.
+_MASKS: Tuple[Tuple[Pattern[str], str], ...] = (
+    (re.compile(r"^(CPU times:).*$", re.M), r"\1 <DURATION>"),
+    (re.compile(r"^(Wall time:).*$", re.M), r"\1 <DURATION>"),
+    (re.compile(rf"^.*[\d.,]+\s*{_TIME_UNIT}\s*±\s*[\d.,]+\s*{_TIME_UNIT} per loop.*$", re.M),
+     "<TIMEIT>"),
+    (re.compile(rf"^[\d,]+ loops?, best of \d+: .* per loop$", re.M), "<TIMEIT>"),
+    (re.compile(r"\[\d+:\d+(?::\d+)?<(?:\d+:\d+(?::\d+)?|\?)(?:,[^\]]*)?\]"), "[<ELAPSED>]"),
+    (re.compile(r"(?<![\w.])(?:/private)?/var/folders/[^\s'\"]*"), "<TMP>"),
+    (re.compile(r"(?<![\w.])/(?:tmp|var/tmp)/[^\s'\":]*"), "<TMP>"),
+    (re.compile(r"[A-Za-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\s'\"]*"), "<TMP>"),
+    (re.compile(r"[^\s'\"(]*[/\\](?:site|dist)-packages(?=[/\\])"), "<SITE-PACKAGES>"),
+    (re.compile(r"(?<![\w.])/(?:home|Users)/[^/\s'\"]+"), "~"),
+    (re.compile(r"(?<![\w.])/root(?=[/\s'\"]|$)", re.M), "~"),
+    (re.compile(r"\b0x[0-9a-fA-F]{6,16}\b"), "0x<ADDR>"),
+    (re.compile(r"\b(datetime\.(?:datetime|date|time))\([^()]*\)"), r"\1(<DATETIME>)"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+                r"(?:Z|[+-]\d{2}:?\d{2})?"), "<DATETIME>"),
+    (re.compile(rf"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:{_MONTHS}) [ \d]\d "
+                r"\d{2}:\d{2}:\d{2} \d{4}\b"), "<DATETIME>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "<DATE>"),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<TIME>"),
+    (re.compile(r"\b1[5-9]\d{8}\.\d+\b"), "<EPOCH>"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                r"[0-9a-fA-F]{12}\b"), "<UUID>"),
+    (re.compile(r"\b[0-9a-f]{32}\b"), "<UUID>"),
+)
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """How one code cell compared.
+
+    ``status`` is ``"same"``, ``"differs"`` (``diff`` holds a short unified diff of the
+    normalised outputs), ``"error"`` (the re-run raised where the original did not) or
+    ``"skipped"`` (``note`` says why). ``images_differ`` is reported on its own.
+    """
+
+    index: int
+    status: str
+    diff: str = ""
+    images_differ: bool = False
+    source_head: str = ""
+    note: str = ""
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain JSON-able dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReproductionReport:
+    """Per-cell results of a comparison and the verdict.
+
+    ``reproduced`` is True when no compared cell ``differs`` or is ``error`` (with
+    ``strict_images``, a differing image counts as ``differs``).
+    """
+
+    reproduced: bool
+    cells: Tuple[CellResult, ...]
+    image: str = ""
+    notebook: str = ""
+    strict_images: bool = False
+
+    @property
+    def summary(self) -> Dict[str, int]:
+        """Counts per status, plus ``images_differ`` (cells whose images changed)."""
+        counts = {status: 0 for status in STATUSES}
+        for cell in self.cells:
+            counts[cell.status] += 1
+        counts["images_differ"] = sum(1 for c in self.cells if c.images_differ)
+        return counts
+
+    @property
+    def failures(self) -> Tuple[CellResult, ...]:
+        """The cells that make the report fail (``differs`` and ``error``)."""
+        return tuple(c for c in self.cells if c.status in ("differs", "error"))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The ``verify --json`` document."""
+        return {"reproduced": self.reproduced, "image": self.image, "notebook": self.notebook,
+                "strict_images": self.strict_images, "summary": self.summary,
+                "cells": [c.to_dict() for c in self.cells]}
+
+    def to_json(self) -> str:
+        """Deterministic JSON (sorted keys, indented, trailing newline)."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# -- normalisation -----------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _collapse_carriage_returns(text: str) -> str:
+    # What a terminal (and Jupyter) shows for progress bars redrawn with "\r".
+    text = text.replace("\r\n", "\n")
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def normalise_text(text: str, *, dirs: Sequence[str] = ()) -> str:
+    """``text`` with ANSI codes removed and volatile parts masked (see module doc).
+
+    Each of ``dirs`` (the notebook's directory on either side) becomes
+    ``<NOTEBOOK_DIR>`` first, so ``os.getcwd()``-style output compares equal.
+    """
+    text = _ANSI.sub("", _collapse_carriage_returns(text))
+    for directory in sorted((d.rstrip("/\\") for d in dirs if d and d.strip("/\\")),
+                            key=len, reverse=True):
+        text = text.replace(directory, "<NOTEBOOK_DIR>")
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _image_digest(mime: str, value: Any) -> str:
+    raw = _text(value)
+    if mime == "image/svg+xml":
+        data = normalise_text(raw).encode("utf-8")  # SVG is text and embeds dates/ids
+    else:
+        try:
+            data = base64.b64decode(raw.replace("\n", ""), validate=False)
+        except ValueError:
+            data = raw.encode("utf-8")
+    return f"{mime} sha256:{hashlib.sha256(data).hexdigest()[:16]}"
+
+
+def _data_lines(label: str, data: Mapping[str, Any], dirs: Sequence[str]) -> List[str]:
+    """The comparable text of one rich output (images are handled apart)."""
+    if "text/plain" in data:
+        mime = "text/plain"
+    else:
+        textual = sorted(m for m in data if m not in _IMAGE_MIMES)
+        if not textual:
+            return []
+        mime = textual[0]
+    value = data[mime]
+    if mime == _WIDGET_MIME and isinstance(value, Mapping):
+        value = {**value, "model_id": "<MODEL_ID>"}
+    if not isinstance(value, (str, list)) or (isinstance(value, list) and mime.endswith("json")):
+        value = json.dumps(value, sort_keys=True, indent=1)
+    prefix = f"[{label}]" if mime == "text/plain" else f"[{label} {mime}]"
+    return [f"{prefix} {line}" for line in normalise_text(_text(value), dirs=dirs).split("\n")]
+
+
+def normalise_outputs(outputs: Sequence[Mapping[str, Any]], *, dirs: Sequence[str] = ()
+                      ) -> Tuple[List[str], List[str]]:
+    """(comparable text lines, image digests) of one cell's outputs."""
+    lines: List[str] = []
+    images: List[str] = []
+    streams: Dict[str, List[str]] = {}  # the current run of consecutive stream outputs
+
+    def flush_streams() -> None:
+        # stdout, then stderr, whatever order the kernel flushed them in
+        for name in sorted(streams, key=lambda n: (n != "stdout", n)):
+            text = normalise_text("".join(streams[name]), dirs=dirs)
+            lines.extend(f"[{name}] {line}" for line in text.rstrip("\n").split("\n"))
+        streams.clear()
+
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            streams.setdefault(str(output.get("name", "stdout")), []).append(
+                _text(output.get("text", "")))
+            continue
+        flush_streams()
+        if kind in ("execute_result", "display_data"):
+            data = output.get("data", {}) or {}
+            label = "result" if kind == "execute_result" else "display"
+            lines.extend(_data_lines(label, data, dirs))
+            images.extend(_image_digest(m, data[m]) for m in _IMAGE_MIMES if m in data)
+        elif kind == "error":
+            ename = str(output.get("ename", ""))
+            evalue = normalise_text(str(output.get("evalue", "")), dirs=dirs)
+            lines.append(f"[error] {ename}: {evalue}")
+        else:
+            lines.append(f"[{kind}]")
+    flush_streams()
+    return lines, images
+
+
+# -- comparison --------------------------------------------------------------------
+
+def _tags(cell: Mapping[str, Any]) -> List[str]:
+    return list((cell.get("metadata", {}) or {}).get("tags", []) or [])
+
+
+def _head(cell: Mapping[str, Any], lines: int = 3) -> str:
+    return "\n".join(_text(cell.get("source", "")).splitlines()[:lines])
+
+
+def _ran(cell: Mapping[str, Any]) -> bool:
+    return cell.get("execution_count") is not None or bool(cell.get("outputs"))
+
+
+def _first_error(outputs: Sequence[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    return next((o for o in outputs if o.get("output_type") == "error"), None)
+
+
+def _bounded_diff(a: Sequence[str], b: Sequence[str], max_lines: int) -> str:
+    diff = list(difflib.unified_diff(list(a), list(b), "original", "re-run", lineterm="", n=1))
+    if len(diff) > max_lines:
+        diff = diff[:max_lines] + [f"... ({len(diff) - max_lines} more diff lines)"]
+    return "\n".join(diff)
+
+
+def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mapping[str, Any]],
+                  *, dirs: Sequence[str], strict_images: bool, max_diff_lines: int
+                  ) -> CellResult:
+    head = _head(original)
+    tags = _tags(original)
+    for tag in _SKIP_TAGS:
+        if tag in tags:
+            return CellResult(index, "skipped", source_head=head, note=f"tagged {tag}")
+    if not _ran(original):
+        return CellResult(index, "skipped", source_head=head, note="not run in the original")
+    if rerun is None:
+        return CellResult(index, "differs", source_head=head, note="missing in the re-run")
+    if not _ran(rerun):
+        return CellResult(index, "differs", source_head=head,
+                          note="not run in the re-run (the run stopped before it)")
+    old_lines, old_images = normalise_outputs(original.get("outputs", []), dirs=dirs)
+    new_lines, new_images = normalise_outputs(rerun.get("outputs", []), dirs=dirs)
+    images_differ = old_images != new_images
+    old_error = _first_error(original.get("outputs", []))
+    new_error = _first_error(rerun.get("outputs", []))
+    if new_error is not None and old_error is None:
+        return CellResult(index, "error", _bounded_diff(old_lines, new_lines, max_diff_lines),
+                          images_differ, head,
+                          note=f"re-run raised {new_error.get('ename')}: "
+                               f"{new_error.get('evalue')}")
+    if old_lines != new_lines:
+        return CellResult(index, "differs", _bounded_diff(old_lines, new_lines, max_diff_lines),
+                          images_differ, head)
+    if images_differ:
+        note = "images differ: " + ", ".join(sorted(set(old_images) ^ set(new_images)))
+        return CellResult(index, "differs" if strict_images else "same", "", True, head,
+                          note=note)
+    return CellResult(index, "same", "", False, head)
+
+
+def _default_dir(notebook: str) -> Optional[str]:
+    path = Path(notebook) if notebook else None
+    return str(path.resolve().parent) if path is not None and path.is_file() else None
+
+
+def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: str = "",
+                      strict_images: bool = False, original_dir: Optional[str] = None,
+                      rerun_dir: Optional[str] = WORKDIR,
+                      max_diff_lines: int = 20) -> ReproductionReport:
+    """Compare the saved outputs of ``original`` with those of the executed ``rerun``.
+
+    ``original_dir`` (default: the directory of ``notebook`` when that is a file) and
+    ``rerun_dir`` (the container's work directory) are masked as ``<NOTEBOOK_DIR>``.
+    Only code cells appear in the report.
+    """
+    dirs = [d for d in (original_dir or _default_dir(notebook), rerun_dir) if d]
+    old_cells = [(i, c) for i, c in enumerate(original.cells) if INJECTED_TAG not in _tags(c)]
+    new_cells = [c for c in rerun.cells if INJECTED_TAG not in _tags(c)]
+    results: List[CellResult] = []
+    for position, (index, cell) in enumerate(old_cells):
+        if cell.get("cell_type") != "code":
+            continue
+        counterpart = new_cells[position] if position < len(new_cells) else None
+        if counterpart is not None and counterpart.get("cell_type") != "code":
+            counterpart = None  # the notebooks do not line up here
+        results.append(_compare_cell(index, cell, counterpart, dirs=dirs,
+                                     strict_images=strict_images,
+                                     max_diff_lines=max_diff_lines))
+    reproduced = not any(r.status in ("differs", "error") for r in results)
+    return ReproductionReport(reproduced=reproduced, cells=tuple(results), image=image,
+                              notebook=notebook, strict_images=strict_images)
+
+
+# -- rendering ---------------------------------------------------------------------
+
+def _one_line(text: str, width: int) -> str:
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
+
+
+def format_report(report: ReproductionReport, *, width: int = 60) -> str:
+    """A plain-text table of the report, then the diffs of failing cells and a verdict."""
+    rows = [f"Reproduction report for {report.notebook or 'notebook'}"
+            + (f" in {report.image}" if report.image else ""), "",
+            f"{'cell':>4}  {'status':<8} {'img':<3}  source"]
+    for cell in report.cells:
+        image_mark = "≠" if cell.images_differ else ""
+        note = f"  ({cell.note})" if cell.note and cell.status != "same" else ""
+        rows.append(f"{cell.index:>4}  {cell.status:<8} {image_mark:<3}  "
+                    f"{_one_line(cell.source_head, width)}{note}")
+    for cell in report.failures:
+        if cell.diff:
+            rows += ["", f"cell {cell.index} {cell.status}:"]
+            rows += ["    " + line for line in cell.diff.splitlines()]
+    counts = report.summary
+    rows += ["", f"{counts['same']} same, {counts['differs']} differ, {counts['error']} error, "
+                 f"{counts['skipped']} skipped"]
+    if counts["images_differ"]:
+        rule = "counted as differences" if report.strict_images else \
+            "not counted: strict_images is off"
+        rows.append(f"images differ in {counts['images_differ']} cell(s) ({rule})")
+    if report.reproduced:
+        rows.append("REPRODUCED")
+    else:
+        rows.append(f"NOT REPRODUCED: {len(report.failures)} cell(s) differ or fail")
+    return "\n".join(rows)

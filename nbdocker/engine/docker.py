@@ -1,0 +1,494 @@
+"""The Docker Engine behind :class:`~nbdocker.engine.base.ContainerEngine`, via docker-py.
+
+Builds use the classic builder (docker-py has no BuildKit), whose stream is parsed into
+typed BUILD events: one ``"progress"`` event per Dockerfile step (``step``/``total``,
+``data={"instruction": ..., "cached": bool}``) and ``"log"`` events for every other
+line. Containers never get bind mounts: files go in and out through the archive API, so
+a remote ``DOCKER_HOST`` works. Every docker-py / requests error is translated into an
+:mod:`nbdocker.exceptions` error.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import tarfile
+import tempfile
+import threading
+from collections import deque
+from pathlib import PurePosixPath
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from ..events import Event, EventHandler, Phase, emit
+from ..exceptions import BuildError, EngineError, EngineUnavailable, ImageNotFound, RegistryError
+from ..secrets import redact_text
+from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
+
+__all__ = ["DockerEngine", "parse_pip_error"]
+
+_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+_STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LOG_TAIL = 25
+# The classic builder wraps a RUN's stderr in red/reset escapes, even mid-line.
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# pip's two messages for an unknown requirement, and its generic error prefix.
+_PIP_NO_VERSION_RE = re.compile(
+    r"ERROR: Could not find a version that satisfies the requirement (\S+)(?: \((.*)\))?")
+_PIP_NO_MATCH_RE = re.compile(r"ERROR: No matching distribution found for (\S+)")
+_PIP_ERROR_RE = re.compile(r"^ERROR: (.+)$")
+
+
+def _where() -> str:
+    host = os.environ.get("DOCKER_HOST")
+    return f"DOCKER_HOST={host}" if host else f"{_DEFAULT_SOCKET} (DOCKER_HOST unset)"
+
+
+def _unavailable(exc: BaseException) -> EngineUnavailable:
+    """One line: where we looked, why it failed (short) and what to try."""
+    text = str(exc)
+    if "Connection refused" in text:
+        why = "connection refused"
+    elif "FileNotFoundError" in text or "No such file" in text:
+        why = "no such socket"
+    elif "PermissionError" in text or "Permission denied" in text:
+        why = "permission denied; add yourself to the docker group or use sudo"
+    elif "timed out" in text.lower():
+        why = "timed out"
+    else:
+        why = "no answer"
+    return EngineUnavailable(
+        f"no Docker engine answers at {_where()} ({why}): is dockerd running? "
+        "try `sudo systemctl start docker` or set DOCKER_HOST")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)) or (
+        isinstance(exc, docker.errors.DockerException)
+        and not isinstance(exc, docker.errors.APIError)
+        and "Connection" in str(exc))
+
+
+def parse_pip_error(lines: Sequence[str]) -> Optional[str]:
+    """pip's reason for a failed install, from its output, or None.
+
+    For an unknown pin: ``"pip could not install nonexistent-pkg==0.0.1: no matching
+    distribution found (from versions: none)"``; for other failures pip's last
+    ``ERROR:`` line, prefixed with ``"pip: "``.
+    """
+    requirement: Optional[str] = None
+    detail: Optional[str] = None
+    last_error: Optional[str] = None
+    for line in lines:
+        line = line.strip()
+        m = _PIP_NO_VERSION_RE.search(line)
+        if m:
+            requirement, detail = m.group(1), m.group(2)
+            continue
+        m = _PIP_NO_MATCH_RE.search(line)
+        if m:
+            requirement = requirement or m.group(1)
+            continue
+        m = _PIP_ERROR_RE.match(line)
+        if m:
+            last_error = m.group(1)
+    if requirement:
+        reason = f"pip could not install {requirement}: no matching distribution found"
+        return f"{reason} ({detail})" if detail else reason
+    return f"pip: {last_error}" if last_error else None
+
+
+_DAEMON_RUN_ERROR_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.S)
+
+
+def _short(instruction: str, limit: int = 100) -> str:
+    return instruction if len(instruction) <= limit else instruction[: limit - 3] + "..."
+
+
+class _BuildStream:
+    """Turns the classic builder's JSON stream into BuildSteps, log lines and events."""
+
+    def __init__(self, on_event: Optional[EventHandler]) -> None:
+        self.on_event = on_event
+        self.steps: List[BuildStep] = []
+        self.log: List[str] = []
+        self.step_log: List[str] = []          # lines of the current step only
+        self.pending: Optional[Tuple[int, int, str]] = None
+        self.current: Optional[Tuple[int, int, str]] = None
+        self.image_id: Optional[str] = None
+        self.error: Optional[str] = None
+        self._partial = ""
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        if "error" in chunk:
+            self.error = str(chunk.get("error") or "").strip()
+            return
+        aux = chunk.get("aux")
+        if isinstance(aux, dict) and aux.get("ID"):
+            self.image_id = str(aux["ID"])
+        text = chunk.get("stream")
+        if not text:
+            return
+        text = self._partial + _ANSI_RE.sub("", str(text))
+        lines = text.split("\n")
+        self._partial = lines.pop()   # the classic builder may split a line across chunks
+        for line in lines:
+            self._line(line.rstrip("\r"))
+
+    def close(self) -> None:
+        if self._partial:
+            self._line(self._partial)
+            self._partial = ""
+
+    def _line(self, line: str) -> None:
+        self.log.append(line)
+        m = _STEP_RE.match(line)
+        if m:
+            self.pending = (int(m.group(1)), int(m.group(2)), m.group(3))
+            self.current = self.pending
+            self.step_log = []
+            return
+        stripped = line.strip()
+        if self.pending is not None and stripped.startswith("--->"):
+            # The first "--->" line after "Step i/n" tells whether the step was cached.
+            index, total, instruction = self.pending
+            cached = "Using cache" in stripped or instruction.upper().startswith("FROM ")
+            self.steps.append(BuildStep(index, total, instruction, cached))
+            self.pending = None
+            emit(self.on_event, Event(Phase.BUILD, "progress",
+                                      f"step {index}/{total}: {_short(instruction, 60)}",
+                                      step=index, total=total,
+                                      data={"instruction": instruction, "cached": cached}))
+            return
+        if stripped and not stripped.startswith("--->") and not stripped.startswith(
+                "Removing intermediate container"):
+            self.step_log.append(line)
+            emit(self.on_event, Event(Phase.BUILD, "log", line))
+
+    def build_error(self, tail: int = _LOG_TAIL) -> BuildError:
+        step = self.current
+        where = f"step {step[0]}/{step[1]} ({_short(step[2], 60)})" if step else "the build"
+        reason = parse_pip_error(self.step_log)
+        if reason is None:
+            # The daemon repeats the whole RUN line; say the exit code and the last output.
+            m = _DAEMON_RUN_ERROR_RE.match(self.error or "")
+            reason = f"exited with code {m.group(1)}" if m else (self.error or "unknown error")
+            if self.step_log:
+                reason += f"; last output: {self.step_log[-1].strip()}"
+        return BuildError(redact_text(f"build failed at {where}: {reason}"),
+                          step=redact_text(step[2]) if step else None, reason=redact_text(reason),
+                          log_tail=[redact_text(x) for x in self.log[-tail:]])
+
+
+class DockerEngine(ContainerEngine):
+    """A Docker Engine reached through docker-py (``DOCKER_HOST`` or the local socket)."""
+
+    def __init__(self, client: "docker.DockerClient") -> None:
+        self.client = client
+
+    @classmethod
+    def from_env(cls, timeout: int = 120) -> "DockerEngine":
+        """Connect as the docker CLI would (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
+        ``DOCKER_CERT_PATH``); raise ``EngineUnavailable`` when nothing answers."""
+        try:
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unavailable(exc) from None
+        return cls(client)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one docker-py call, translating its errors into ours."""
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.ImageNotFound as exc:
+            raise ImageNotFound(f"image not found: {what}") from exc
+        except docker.errors.APIError as exc:
+            raise EngineError(f"{what}: {redact_text(exc.explanation or str(exc))}") from exc
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(exc) from None
+            raise EngineError(f"{what}: {redact_text(str(exc))}") from exc
+
+    # -- ContainerEngine -----------------------------------------------------------
+    def ping(self) -> None:
+        """Raise ``EngineUnavailable`` when the engine does not answer."""
+        try:
+            self.client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unavailable(exc) from None
+
+    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
+              on_event: Optional[EventHandler] = None, nocache: bool = False) -> BuildResult:
+        """Build with the classic builder; ``nocache`` forces every step to run
+        (benchmarks). Intermediate containers are removed even when a step fails."""
+        parser = _BuildStream(on_event)
+        try:
+            stream = self.client.api.build(
+                fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag,
+                labels=dict(labels) or None, rm=True, forcerm=True, pull=False,
+                nocache=nocache, decode=True)
+            for chunk in stream:
+                parser.feed(chunk)
+                if parser.error:
+                    break
+        except docker.errors.APIError as exc:
+            raise BuildError(f"build failed: {redact_text(exc.explanation or str(exc))}",
+                             reason=str(exc.explanation or exc)) from exc
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(exc) from None
+            raise BuildError(f"build failed: {redact_text(str(exc))}") from exc
+        parser.close()
+        if parser.error:
+            raise parser.build_error()
+        image_id = self.image_id(tag) or parser.image_id
+        if image_id is None:
+            raise BuildError("build finished without an image", log_tail=parser.log[-_LOG_TAIL:])
+        return BuildResult(image_id=image_id, tag=tag, steps=tuple(parser.steps),
+                           log=tuple(parser.log))
+
+    def image_id(self, ref: str) -> Optional[str]:
+        """The image id of ``ref``, or None when it is not on the engine."""
+        try:
+            return str(self._call(ref, self.client.images.get, ref).id)
+        except ImageNotFound:
+            return None
+
+    def image_labels(self, ref: str) -> Dict[str, str]:
+        """Labels of ``ref``; ``ImageNotFound`` when absent."""
+        image = self._call(ref, self.client.images.get, ref)
+        return dict(image.labels or {})
+
+    def image_size(self, ref: str) -> int:
+        """Size in bytes of ``ref`` including its base layers (benchmarks)."""
+        image = self._call(ref, self.client.images.get, ref)
+        return int(image.attrs.get("Size") or 0)
+
+    def remove_image(self, ref: str) -> None:
+        """Remove ``ref`` (and its now-unused parents); silent when already gone."""
+        try:
+            self.client.images.remove(ref, force=True)
+        except docker.errors.ImageNotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code == 404:
+                return
+            raise EngineError(f"remove {ref}: {exc.explanation or exc}") from exc
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unavailable(exc) from None
+
+    def run(self, image: str, command: Sequence[str], *,
+            files_in: Mapping[str, bytes] = {}, workdir: str = "/home/nbdocker/work",
+            files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
+            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
+        """See :meth:`ContainerEngine.run`. Files in ``files_in`` are owned by the
+        container's user when it is numeric (nbdocker images use ``USER 1000:1000``)."""
+        kwargs: Dict[str, Any] = {"working_dir": workdir, "detach": True}
+        if limits.network:
+            kwargs["network_mode"] = limits.network
+        if limits.memory:
+            kwargs["mem_limit"] = limits.memory
+            kwargs["memswap_limit"] = limits.memory   # no swap: the limit is the limit
+        if limits.cpus:
+            kwargs["nano_cpus"] = int(limits.cpus * 1e9)
+        if limits.user:
+            kwargs["user"] = limits.user
+        container = self._call(image, self.client.containers.create, image,
+                               command=list(command), **kwargs)
+        timed_out = threading.Event()
+        timer: Optional[threading.Timer] = None
+        logs: Deque[str] = deque(maxlen=10_000)
+        try:
+            if files_in:
+                owner = self._owner(image, limits.user)
+                self._call(f"copy files into {image}", container.put_archive, "/",
+                           _tar_files(files_in, workdir, owner))
+            self._call(f"start {image}", container.start)
+            if limits.timeout is not None:
+                timer = threading.Timer(limits.timeout, self._stop_quietly, (container, timed_out))
+                timer.daemon = True
+                timer.start()
+            for line in _lines(self._follow_logs(container)):
+                logs.append(line)
+                if on_line is not None:
+                    on_line(line)
+            status = self._call(f"wait for {image}", container.wait)
+            if timer is not None:
+                timer.cancel()
+            self._call("inspect", container.reload)
+            state = container.attrs.get("State", {})
+            files = {p: data for p in files_out
+                     if (data := self._get_file(container, str(PurePosixPath(workdir) / p))) is not None}
+            return ContainerResult(exit_code=int(status.get("StatusCode", state.get("ExitCode", -1))),
+                                   files=files, logs=tuple(logs),
+                                   oom_killed=bool(state.get("OOMKilled")),
+                                   timed_out=timed_out.is_set())
+        finally:
+            # Also on KeyboardInterrupt: stop quickly, then remove; the interrupt propagates.
+            if timer is not None:
+                timer.cancel()
+            try:
+                container.remove(force=True)
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                pass
+
+    def _follow_logs(self, container: Any) -> Iterator[bytes]:
+        """The container's output as it comes, with no read timeout: a cell may compute
+        silently for longer than the client's timeout. urllib3 fixes a socket's read
+        timeout when the request is sent, so lifting it for this one call is enough."""
+        api = self.client.api
+        saved = api.timeout
+        api.timeout = None
+        try:
+            stream = container.logs(stream=True, follow=True)
+        finally:
+            api.timeout = saved
+        return stream
+
+    def _stop_quietly(self, container: Any, flag: threading.Event) -> None:
+        flag.set()
+        try:
+            container.stop(timeout=1)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            pass
+
+    def _owner(self, image: str, user: Optional[str]) -> Tuple[int, int]:
+        """uid/gid for files put into the container: the run user when numeric."""
+        if user is None:
+            config = self._call(image, self.client.images.get, image).attrs.get("Config") or {}
+            user = config.get("User") or ""
+        uid, _, gid = user.partition(":")
+        if uid.isdigit():
+            return int(uid), int(gid) if gid.isdigit() else int(uid)
+        return 0, 0
+
+    def _get_file(self, container: Any, path: str) -> Optional[bytes]:
+        try:
+            stream, _ = container.get_archive(path)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"fetch {path}: {exc.explanation or exc}") from exc
+        data = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    handle = tar.extractfile(member)
+                    return handle.read() if handle else None
+        return None
+
+    def list_containers(self) -> List[str]:
+        """Ids of all containers, running or stopped."""
+        return [c.id for c in self._call("list containers", self.client.containers.list, all=True)]
+
+    # -- sharing -------------------------------------------------------------------
+    def save_image(self, ref: str, path: str) -> None:
+        """``docker save`` ``ref`` into ``path``, written atomically (temp + rename)."""
+        image = self._call(ref, self.client.images.get, ref)
+        target = os.path.abspath(path)
+        fd, tmp = tempfile.mkstemp(prefix=".nbdocker-save-", dir=os.path.dirname(target))
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self._call(f"save {ref}", image.save, named=True):
+                    out.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load_image(self, path: str) -> List[str]:
+        """``docker load`` the tarball at ``path``; the tags it held (ids if untagged)."""
+        with open(path, "rb") as handle:
+            images = self._call(f"load {path}", self.client.images.load, handle)
+        names: List[str] = []
+        for image in images:
+            names.extend(image.tags or [image.id])
+        return names
+
+    def tag_image(self, ref: str, new_ref: str) -> None:
+        """``docker tag ref new_ref``."""
+        image = self._call(ref, self.client.images.get, ref)
+        repository, tag = _split_ref(new_ref)
+        self._call(f"tag {ref} as {new_ref}", image.tag, repository, tag=tag)
+
+    def push(self, ref: str, *, on_event: Optional[EventHandler] = None) -> str:
+        """Push ``ref`` with the credentials the docker CLI stored; the pushed digest.
+        Failures raise ``RegistryError`` without echoing credentials."""
+        repository, tag = _split_ref(ref)
+        digest: Optional[str] = None
+        try:
+            for chunk in self.client.api.push(repository, tag=tag, stream=True, decode=True):
+                if "error" in chunk:
+                    raise RegistryError(f"push of {ref} failed: "
+                                        f"{redact_text(str(chunk['error']).strip())}")
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("Digest"):
+                    digest = str(aux["Digest"])
+                status = chunk.get("status")
+                if status:
+                    emit(on_event, Event(Phase.PUSH, "log",
+                                         redact_text(f"{chunk.get('id', '')} {status}".strip())))
+        except docker.errors.APIError as exc:
+            raise RegistryError(f"push of {ref} failed: "
+                                f"{redact_text(exc.explanation or str(exc))}") from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(exc) from None
+            raise RegistryError(f"push of {ref} failed: {redact_text(str(exc))}") from None
+        if digest is None:
+            raise RegistryError(f"push of {ref} failed: the registry returned no digest")
+        emit(on_event, Event(Phase.PUSH, "done", f"{ref}@{digest}", data={"digest": digest}))
+        return digest
+
+
+def _split_ref(ref: str) -> Tuple[str, Optional[str]]:
+    """``host:5000/repo:tag`` → (``host:5000/repo``, ``tag``); digests stay whole."""
+    if "@" in ref:
+        return ref, None
+    head, sep, tail = ref.rpartition(":")
+    if sep and "/" not in tail:
+        return head, tail
+    return ref, None
+
+
+def _tar_files(files: Mapping[str, bytes], workdir: str, owner: Tuple[int, int]) -> bytes:
+    """An uncompressed tar placing ``files`` (relative paths) under ``workdir``, owned by
+    ``owner``; sub-directories are created with the same owner."""
+    buf = io.BytesIO()
+    base = PurePosixPath(workdir.lstrip("/"))
+    dirs: Dict[str, None] = {}
+    for rel in sorted(files):
+        relpath = PurePosixPath(rel)
+        if relpath.is_absolute() or ".." in relpath.parts:
+            raise EngineError(f"refusing to copy {rel!r} outside {workdir}")
+        for parent in reversed(relpath.parents[:-1]):
+            dirs[str(base / parent)] = None
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for d in dirs:
+            info = tarfile.TarInfo(d)
+            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, *owner
+            tar.addfile(info)
+        for rel in sorted(files):
+            data = files[rel]
+            info = tarfile.TarInfo(str(base / rel))
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, *owner
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Decode a byte stream into lines, joining lines split across chunks."""
+    partial = b""
+    for chunk in chunks:
+        partial += chunk
+        *complete, partial = partial.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if partial:
+        yield partial.decode("utf-8", "replace")

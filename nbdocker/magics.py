@@ -1,0 +1,167 @@
+"""IPython magics: ``%dockerize`` and ``%nbdocker_env`` (loaded by ``%load_ext nbdocker``).
+
+A few lines over :func:`nbdocker.frontend.dockerize`: parse the options (mirroring the
+CLI), pick a renderer for progress (a widget, or plain text with ``--no-widget``),
+call the function, return its result. An :class:`~nbdocker.exceptions.NbDockerError`
+is shown as one message, without a traceback, and the magic returns None.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Collection, Optional
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .events import Event, EventHandler
+from .exceptions import BuildError, NbDockerError
+
+__all__ = ["NbDockerMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+_MAGICS = ("dockerize", "nbdocker_env")
+
+
+def show_error(exc: NbDockerError, stream: Any = None) -> None:
+    """One clear message on ``stream`` (stderr): the error and a build's log tail."""
+    stream = stream or sys.stderr
+    print(f"nbdocker: error: {exc}", file=stream)
+    if isinstance(exc, BuildError) and exc.log_tail:
+        print("last lines of the build log:", file=stream)
+        for line in exc.log_tail:
+            print(f"  {line}", file=stream)
+
+
+@magics_class
+class NbDockerMagics(Magics):
+    """The magics; ``baseline`` = top-level modules loaded before the user's code."""
+
+    def __init__(self, shell: Any = None, baseline: Collection[str] = ()) -> None:
+        super().__init__(shell)
+        self.baseline = frozenset(baseline)
+
+    def _user_ns(self) -> dict:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    @magic_arguments()
+    @argument("--dry-run", action="store_true",
+              help="show the requirements table and the Dockerfile; build nothing")
+    @argument("--run", action="store_true", help="build (or reuse) the image, then run the "
+                                                 "notebook in it")
+    @argument("--verify", action="store_true",
+              help="build, re-run the SAVED notebook file in the image and compare outputs")
+    @argument("--tag", "-t", metavar="T", help="image tag (default nbdocker/<notebook>:<hash>)")
+    @argument("--base-image", metavar="IMG",
+              help="base image (default $NBDOCKER_BASE_IMAGE, else python:X.Y-slim)")
+    @argument("-p", "--parameter", nargs=2, action="append", default=[],
+              metavar=("NAME", "VALUE"), help="papermill-style parameter for --run/--verify")
+    @argument("--notebook", metavar="PATH", help="the notebook file (default: the running one)")
+    @argument("--exclude", metavar="DIST", action="append", default=[],
+              help="leave this distribution out of the image (repeatable)")
+    @argument("--add", metavar="REQ", action="append", default=[],
+              help="add a requirement, e.g. requests or requests==2.31 (repeatable)")
+    @argument("--no-widget", action="store_true",
+              help="plain text progress and output (headless kernels)")
+    @argument("--panel", action="store_true", help="open the interactive panel instead")
+    @line_magic
+    def dockerize(self, line: str = "") -> Any:
+        """Make this notebook reproducible: capture, then dry-run / build / run / verify.
+
+        ``--verify`` re-runs the notebook file on disk: save the notebook first. Cells
+        that load or call nbdocker are skipped in the container.
+        """
+        from .frontend import dockerize
+        from .parameters import parse_parameter_pairs
+
+        args = parse_argstring(self.dockerize, line)
+        user_ns = self._user_ns()
+        try:
+            if args.panel:
+                from .widgets import DockerizePanel
+
+                return DockerizePanel(args.notebook, user_ns=user_ns, baseline=self.baseline,
+                                      base_image=args.base_image, tag=args.tag,
+                                      parameters=parse_parameter_pairs(args.parameter))
+            action = "run" if args.run else "verify" if args.verify else "build"
+            on_event, finish = (None, _noop) if args.dry_run else _renderer(args.no_widget,
+                                                                            action)
+            try:
+                result = dockerize(args.notebook, user_ns=user_ns, dry_run=args.dry_run,
+                                   run=args.run, verify=args.verify, tag=args.tag,
+                                   base_image=args.base_image,
+                                   parameters=parse_parameter_pairs(args.parameter),
+                                   exclude=args.exclude, extra=args.add,
+                                   baseline=self.baseline, html=not args.no_widget,
+                                   on_event=on_event)
+            except BaseException:
+                finish(False)
+                raise
+            finish(True)
+            return result
+        except NbDockerError as exc:
+            show_error(exc)
+            return None
+
+    @magic_arguments()
+    @argument("--notebook", metavar="PATH", help="also read this notebook file")
+    @argument("--all", action="store_true", help="also list the locked transitive ones")
+    @line_magic
+    def nbdocker_env(self, line: str = "") -> None:
+        """watermark-style summary: Python, platform and the distributions in use, by
+        distribution name (``scikit-learn 1.4.0  import sklearn``)."""
+        from .capture.live import capture_live
+        from .frontend import environment_summary
+        from .notebook_path import find_notebook
+
+        args = parse_argstring(self.nbdocker_env, line)
+        try:
+            try:
+                path: Any = find_notebook(args.notebook, user_ns=self._user_ns())
+            except NbDockerError:
+                path = None  # no notebook file known: the live kernel alone still tells
+            spec = capture_live(path, self._user_ns(), baseline=self.baseline)
+            print(environment_summary(spec, transitive=args.all))
+        except NbDockerError as exc:
+            show_error(exc)
+
+
+def _noop(ok: bool) -> None:
+    return None
+
+
+def _renderer(plain: bool, action: str
+              ) -> "tuple[Optional[EventHandler], Callable[[bool], None]]":
+    """(on_event, finish): a progress widget, or text lines on stdout (``--no-widget``
+    or when ipywidgets is missing)."""
+    if not plain:
+        try:
+            from IPython.display import display
+
+            from .widgets.progress import PLANS, ProgressView
+        except ImportError:  # ipywidgets is an optional extra
+            pass
+        else:
+            view = ProgressView(PLANS[action])
+            display(view.widget)
+            return view, view.finish
+    from .console import ConsoleRenderer
+
+    console = ConsoleRenderer(sys.stdout)
+
+    def on_event(event: Event) -> None:
+        console(event)
+
+    return on_event, lambda ok: console.close()
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbdocker``: register the magics. Modules loaded by now are the
+    kernel's (and nbdocker's) own: remembered so live capture can tell them apart."""
+    from .capture.live import top_level_modules
+
+    ipython.register_magics(NbDockerMagics(ipython, baseline=top_level_modules(list(sys.modules))))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext nbdocker``: remove the magics again."""
+    for name in _MAGICS:
+        ipython.magics_manager.magics["line"].pop(name, None)

@@ -1,0 +1,146 @@
+"""Real builds through the Docker Engine API (classic builder)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import pytest
+
+from nbdocker.baseimage import check_base_python
+from nbdocker.dockerfile import build_context, discover_build_options, render
+from nbdocker.engine.docker import DockerEngine
+from nbdocker.engine.fake import dockerfile_instructions
+from nbdocker.events import Event
+from nbdocker.exceptions import BuildError, EngineUnavailable
+from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
+
+from _build_helpers import PINS, make_spec, short, write_notebook
+
+pytestmark = pytest.mark.engine
+
+TAG = "nbdocker-itest/build"
+
+
+@pytest.fixture(scope="module")
+def built(engine: DockerEngine, base_image: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[EnvironmentSpec, Path, str]]:
+    notebook = write_notebook(tmp_path_factory.mktemp("nb"), "# First title")
+    spec = make_spec(notebook)
+    tag = f"{TAG}:{spec.content_hash()[:12]}"
+    engine.build(build_context(spec, notebook.parent, base_image=base_image,
+                               options=discover_build_options()), tag)
+    yield spec, notebook, tag
+    engine.remove_image(tag)
+
+
+def _python(engine: DockerEngine, tag: str, code: str) -> List[str]:
+    result = engine.run(tag, ["python", "-c", code])
+    assert result.exit_code == 0, result.logs
+    return list(result.logs)
+
+
+def test_installed_versions_equal_the_pins(engine: DockerEngine, built: tuple) -> None:
+    _, _, tag = built
+    code = ("import importlib.metadata as m; "
+            f"print(' '.join(n + '==' + m.version(n) for n in {[n for n, _ in PINS]!r}))")
+    assert _python(engine, tag, code) == [" ".join(f"{n}=={v}" for n, v in PINS)]
+
+
+def test_the_packages_import_from_the_venv_as_a_non_root_user(engine: DockerEngine,
+                                                              built: tuple) -> None:
+    _, _, tag = built
+    assert _python(engine, tag, "import six, attrs, tabulate, sys, os; "
+                                "print(sys.prefix, os.getuid() != 0)") == ["/opt/venv True"]
+    result = engine.run(tag, ["id", "-u"])
+    assert result.logs == ("1000",)
+    # The runner's own needs are there too, and the notebook sits in the work dir.
+    assert _python(engine, tag, "import nbclient, ipykernel, os; print(os.listdir('.'))") == \
+        ["['demo.ipynb']"]
+
+
+def test_labels_name_the_spec(engine: DockerEngine, built: tuple) -> None:
+    spec, _, tag = built
+    labels = engine.image_labels(tag)
+    assert labels["io.nbdocker.spec-hash"] == spec.content_hash()
+    assert labels["io.nbdocker.notebook"] == "demo.ipynb"
+    assert labels["io.nbdocker.python"] == "3.11.2"
+    assert labels["org.opencontainers.image.title"] == "demo"
+    assert "io.nbdocker.version" in labels
+
+
+def test_markdown_edit_rebuilds_only_the_notebook_layer(engine: DockerEngine, base_image: str,
+                                                        built: tuple) -> None:
+    spec, notebook, tag = built
+    write_notebook(notebook.parent, "# A new title")          # markdown-only edit
+    edited = make_spec(notebook)
+    assert edited.content_hash() != spec.content_hash()
+    new_tag = f"{TAG}:{edited.content_hash()[:12]}"
+    events: List[Event] = []
+    try:
+        result = engine.build(build_context(edited, notebook.parent, base_image=base_image,
+                                            options=discover_build_options()),
+                              new_tag, on_event=events.append)
+    finally:
+        engine.remove_image(new_tag)
+    progress = [e for e in events if e.kind == "progress"]
+    assert [e.step for e in progress] == list(range(1, progress[0].total + 1))
+    notebook_step = next(e.step for e in progress if "notebook/" in e.data["instruction"])
+    before = [e for e in progress if e.step < notebook_step]
+    assert before and all(e.data["cached"] for e in before), \
+        [e.data["instruction"] for e in before if not e.data["cached"]]
+    assert progress[notebook_step - 1].data["cached"] is False
+    assert [s.cached for s in result.steps] == [e.data["cached"] for e in progress]
+
+
+def test_unknown_pin_is_a_build_error_naming_step_requirement_and_reason(
+        engine: DockerEngine, base_image: str, tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path, "# broken", code="import nonexistent_pkg")
+    spec = make_spec(notebook, pins=[("nonexistent-pkg", "0.0.1"), ("six", "1.16.0")])
+    options = discover_build_options()
+    instructions = dockerfile_instructions(render(spec, base_image=base_image, options=options))
+    index = next(i for i, text in enumerate(instructions, 1)
+                 if text.startswith("RUN") and "-r /tmp/nbdocker-build/requirements.txt" in text)
+    containers = set(engine.list_containers())
+    with pytest.raises(BuildError) as caught:
+        engine.build(build_context(spec, notebook.parent, base_image=base_image, options=options),
+                     "nbdocker-itest/broken:1")
+    err = caught.value
+    assert str(err) == (f"build failed at step {index}/{len(instructions)} "
+                        f"({short(instructions[index - 1])}): pip could not install "
+                        "nonexistent-pkg==0.0.1: no matching distribution found "
+                        "(from versions: none)")
+    assert err.exit_code == 3
+    assert err.step == instructions[index - 1]
+    assert any("nonexistent-pkg" in line for line in err.log_tail)
+    assert set(engine.list_containers()) == containers        # build containers removed
+    assert engine.image_id("nbdocker-itest/broken:1") is None
+
+
+@pytest.mark.parametrize("host, why", [("tcp://127.0.0.1:9", "connection refused"),
+                                       ("unix:///nonexistent.sock", "no such socket")])
+def test_unreachable_engine_is_one_line_naming_docker_host(monkeypatch: pytest.MonkeyPatch,
+                                                           host: str, why: str) -> None:
+    monkeypatch.setenv("DOCKER_HOST", host)
+    with pytest.raises(EngineUnavailable) as caught:
+        DockerEngine.from_env(timeout=5)
+    assert str(caught.value) == (
+        f"no Docker engine answers at DOCKER_HOST={host} ({why}): is dockerd running? "
+        "try `sudo systemctl start docker` or set DOCKER_HOST")
+    assert caught.value.exit_code == 3
+
+
+def test_base_python_is_probed_cached_and_checked(engine: DockerEngine, base_image: str,
+                                                  tmp_path: Path) -> None:
+    cache = tmp_path / "probe.json"
+    spec = EnvironmentSpec(notebook="x.ipynb", python=PythonInfo("3.11.9"))
+    events: List[Event] = []
+    found = check_base_python(engine, base_image, spec, events.append, cache=cache)
+    assert found.startswith("3.") and cache.is_file()
+    assert engine.image_id(base_image) in cache.read_text()
+    same_minor = ".".join(found.split(".")[:2]) == "3.11"
+    assert [e.kind for e in events] == ([] if same_minor else ["warning"])
+    other = spec.with_changes(python=PythonInfo("2.7.18"),
+                              requirements=(Requirement("six", "1.16.0"),))
+    events.clear()
+    assert check_base_python(engine, base_image, other, events.append, cache=cache) == found
+    assert [e.kind for e in events] == ["warning"] and "2.7.18" in events[0].message

@@ -1,0 +1,148 @@
+"""The classic-builder stream parser and the FakeEngine's layer-cache model (no Docker)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from nbdocker.dockerfile import build_context, default_tag
+from nbdocker.engine.base import ContainerLimits
+from nbdocker.engine.docker import _BuildStream, parse_pip_error
+from nbdocker.engine.fake import FakeEngine, dockerfile_instructions
+from nbdocker.events import Event
+from nbdocker.exceptions import BuildError, EngineUnavailable, RegistryError
+from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement
+
+BASE = "python:3.11-slim"
+
+
+def test_stream_parser_reports_steps_cache_hits_and_log_lines() -> None:
+    events: List[Event] = []
+    parser = _BuildStream(events.append)
+    chunks = [
+        {"stream": "Step 1/4 : FROM base AS builder\n"}, {"stream": " ---> 82d1166fe366\n"},
+        {"stream": "Step 2/4 : RUN python3 -m venv /opt/venv\n"},
+        {"stream": " ---> Using cache\n"}, {"stream": " ---> 1111\n"},
+        {"stream": "Step 3/4 : RUN pip install -r r.txt\n"},
+        {"stream": " ---> Running in abc\n"},
+        {"stream": "\x1b[91mCollecting si"}, {"stream": "x==1.16.0\n\x1b[0m"},
+        {"stream": "Removing intermediate container abc\n"}, {"stream": " ---> 2222\n"},
+        {"stream": "Step 4/4 : COPY notebook/ /w/\n"}, {"stream": " ---> 3333\n"},
+        {"aux": {"ID": "sha256:3333"}}, {"stream": "Successfully built 3333\n"},
+    ]
+    for chunk in chunks:
+        parser.feed(chunk)
+    parser.close()
+    assert [(s.index, s.cached) for s in parser.steps] == [(1, True), (2, True), (3, False),
+                                                           (4, False)]
+    progress = [e for e in events if e.kind == "progress"]
+    assert [(e.step, e.total, e.data["cached"]) for e in progress] == [
+        (1, 4, True), (2, 4, True), (3, 4, False), (4, 4, False)]
+    logs = [e.message for e in events if e.kind == "log"]
+    assert "Collecting six==1.16.0" in logs            # joined across chunks, no ANSI
+    assert not any("Removing intermediate" in line for line in logs)
+    assert parser.image_id == "sha256:3333"
+
+
+def test_failed_pip_step_becomes_a_build_error_naming_requirement_and_reason() -> None:
+    parser = _BuildStream(None)
+    for chunk in [
+        {"stream": "Step 5/9 : RUN pip install -r /tmp/requirements.txt\n"},
+        {"stream": " ---> Running in abc\n"},
+        {"stream": "ERROR: Could not find a version that satisfies the requirement "
+                   "nonexistent-pkg==0.0.1 (from versions: none)\n"},
+        {"stream": "ERROR: No matching distribution found for nonexistent-pkg==0.0.1\n"},
+        {"error": "The command '/bin/sh -c pip install -r /tmp/requirements.txt' returned a "
+                  "non-zero code: 1"},
+    ]:
+        parser.feed(chunk)
+    err = parser.build_error()
+    assert str(err) == ("build failed at step 5/9 (RUN pip install -r /tmp/requirements.txt): "
+                        "pip could not install nonexistent-pkg==0.0.1: no matching "
+                        "distribution found (from versions: none)")
+    assert err.exit_code == 3 and err.step == "RUN pip install -r /tmp/requirements.txt"
+    assert err.log_tail[-1].startswith("ERROR: No matching distribution")
+
+
+def test_non_pip_failure_names_exit_code_and_last_output() -> None:
+    parser = _BuildStream(None)
+    for chunk in [{"stream": "Step 2/3 : RUN false-ish https://u:pw@h/x\n"},
+                  {"stream": " ---> Running in abc\n"}, {"stream": "boom at https://u:pw@h/x\n"},
+                  {"error": "The command '/bin/sh -c false-ish' returned a non-zero code: 7"}]:
+        parser.feed(chunk)
+    err = parser.build_error()
+    assert "exited with code 7; last output: boom" in str(err)
+    assert "u:pw" not in str(err) and not any("u:pw" in line for line in err.log_tail)
+
+
+def test_parse_pip_error_falls_back_to_the_last_error_line() -> None:
+    assert parse_pip_error(["ok", "ERROR: ResolutionImpossible: a vs b"]) == \
+        "pip: ResolutionImpossible: a vs b"
+    assert parse_pip_error(["all good"]) is None
+
+
+def _spec(markdown: str) -> EnvironmentSpec:
+    return EnvironmentSpec(notebook="nb.ipynb", python=PythonInfo("3.11.7"),
+                           requirements=(Requirement("six", "1.16.0"),),
+                           files=(FileEntry("nb.ipynb", "notebook", len(markdown), "0" * 64),))
+
+
+def test_fake_cache_model_rebuilds_only_the_notebook_layer(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": "v1"}]}))
+    engine.build(build_context(_spec("v1"), tmp_path, base_image=BASE), "t:1")
+    nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": "v2"}]}))
+    events: List[Event] = []
+    result = engine.build(build_context(_spec("v2"), tmp_path, base_image=BASE), "t:2",
+                          on_event=events.append)
+    notebook_step = next(s.index for s in result.steps if "notebook/" in s.instruction)
+    assert all(s.cached for s in result.steps if s.index < notebook_step)
+    assert not result.steps[notebook_step - 1].cached
+    assert len([e for e in events if e.kind == "progress"]) == len(result.steps)
+
+
+def test_fake_engine_records_and_scripts(tmp_path: Path) -> None:
+    (tmp_path / "nb.ipynb").write_text("{}")
+    context = build_context(_spec("x"), tmp_path, base_image=BASE)
+    failing = FakeEngine(build_error=BuildError("build failed at step 1/1 (X): nope"))
+    with pytest.raises(BuildError):
+        failing.build(context, "t:1")
+    assert failing.builds[0].files["nbdocker-build/requirements.txt"] == b"six==1.16.0\n"
+
+    engine = FakeEngine()
+    tag = default_tag(_spec("x"))
+    engine.build(context, tag)
+    assert engine.image_labels(tag)["io.nbdocker.notebook"] == "nb.ipynb"
+    saved = tmp_path / "img.tar"
+    engine.save_image(tag, str(saved))
+    other = FakeEngine()
+    assert other.load_image(str(saved)) == [tag] and other.image_id(tag) == engine.image_id(tag)
+    assert engine.push(tag).startswith("sha256:")
+    engine.tag_image(tag, "other/name:1")
+    assert engine.image_id("other/name:1") == engine.image_id(tag)
+    with pytest.raises(RegistryError):
+        FakeEngine(images={tag: {}}, push_error=RegistryError("denied")).push(tag)
+    with pytest.raises(EngineUnavailable):
+        FakeEngine(available=False).ping()
+
+
+def test_fake_engine_can_execute_locally(tmp_path: Path) -> None:
+    engine = FakeEngine(images={"img": {}}, execute_locally=True)
+    lines: List[str] = []
+    result = engine.run("img", ["python", "-c",
+                                "print(open('in.txt').read().upper()); open('out.txt','w').write('ok')"],
+                        files_in={"in.txt": b"hi"}, files_out=["out.txt", "nope.txt"],
+                        on_line=lines.append)
+    assert (result.exit_code, result.files, lines) == (0, {"out.txt": b"ok"}, ["HI"])
+    slow = engine.run("img", [sys.executable, "-c", "import time; time.sleep(30)"],
+                      limits=ContainerLimits(timeout=0.5))
+    assert slow.timed_out and slow.exit_code == 137
+
+
+def test_dockerfile_instructions_join_continuations() -> None:
+    text = "# c\nFROM a AS b\nRUN x \\\n && y\n\nENV A=1 \\\n    B=2\n"
+    assert dockerfile_instructions(text) == ["FROM a AS b", "RUN x && y", "ENV A=1 B=2"]
