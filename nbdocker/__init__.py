@@ -7,6 +7,7 @@ Public API (everything else is private and may change)::
     built  = nbdocker.build("analysis.ipynb")            # BuildOutcome (tag, image id)
     result = nbdocker.run("analysis.ipynb", parameters={"alpha": 0.2})
     check  = nbdocker.verify("analysis.ipynb")           # .report.reproduced
+    path   = nbdocker.export("analysis.ipynb", "share/") # rebuildable bundle
 
 In IPython/Jupyter: ``%load_ext nbdocker`` then ``%dockerize``.
 Importing this package is cheap: docker-py, nbclient and IPython load only when used.
@@ -30,7 +31,8 @@ from .exceptions import (
     RunInterrupted,
     RunTimeout,
 )
-from .pipeline import BuildOutcome, VerifyOutcome, build, capture, dockerfile, ensure_image, run, verify
+from .pipeline import (BuildOutcome, PushOutcome, VerifyOutcome, build, capture, dockerfile,
+                       ensure_image, export, load_image, push, run, save_image, verify)
 from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirement, Unresolved
 
 __version__ = "0.1.0"
@@ -58,7 +60,8 @@ __all__ = [
     "load_ipython_extension", "unload_ipython_extension",
     # pipeline
     "capture", "dockerfile", "build", "ensure_image", "run", "verify",
-    "BuildOutcome", "VerifyOutcome",
+    "export", "push", "save_image", "load_image",
+    "BuildOutcome", "VerifyOutcome", "PushOutcome",
     # data
     "EnvironmentSpec", "PythonInfo", "PlatformInfo", "Requirement", "Unresolved", "FileEntry",
     # events

@@ -84,7 +84,7 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     base = resolve_base_image(spec, base_image)
     check_base_python(engine, base, spec, on_event)
     context = build_context(spec, notebook.parent, base_image=base,
-                            options=discover_build_options())
+                            options=discover_build_options(), on_event=on_event)
     tag = tag or default_tag(spec)
     # The Dockerfile ends with the LABELs; passing them again adds one step per label.
     result = engine.build(context, tag, on_event=on_event)
@@ -159,7 +159,6 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
     engine = engine or _default_engine()
     notebook, spec = _resolve(notebook, spec)
     source, output, name = _container_notebook(notebook, output)
-    original = source if name else _read(notebook)
     built = ensure_image(notebook, spec=spec, python=python, tag=tag, base_image=base_image,
                          engine=engine, on_event=on_event)
     # Errors are allowed so that every cell gets compared; a cell that now raises shows
@@ -168,7 +167,7 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
                                output=output, limits=limits, cell_timeout=cell_timeout,
                                allow_errors=True, notebook_name=name, on_event=on_event)
     emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
-    report = compare_notebooks(original, outcome.notebook, image=built.tag,
+    report = compare_notebooks(source, outcome.notebook, image=built.tag,
                                notebook=str(notebook))
     emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
                          else "outputs differ", step=1, total=1))
@@ -253,18 +252,16 @@ def _read(notebook: PathLike) -> Any:
 
 def _container_notebook(notebook: Optional[PathLike], output: Optional[PathLike]
                         ) -> Tuple[Any, Optional[PathLike], Optional[str]]:
-    """What to send to the container: ``(notebook, output, None)`` unchanged, or, when
-    the notebook has cells driving nbdocker (``%load_ext nbdocker``, ``%dockerize``),
-    an in-memory copy with them tagged to be skipped, the output path (beside the
-    original, never over it) and the notebook's file name."""
+    """What to send to the container, read once: an in-memory copy of the notebook in
+    which cells driving nbdocker (``%load_ext nbdocker``, ``%dockerize``) are tagged to
+    be skipped, the output path (beside the original, never over it) and the notebook's
+    file name. ``(None, output, None)`` runs the notebook baked into the image."""
     if notebook is None:
         return None, output, None
     from .execute import resolve_output_path
     from .selfcells import mark_nbdocker_cells
 
-    marked, cells = mark_nbdocker_cells(_read(notebook))
-    if not cells:
-        return notebook, output, None
+    marked, _ = mark_nbdocker_cells(_read(notebook))
     return marked, resolve_output_path(notebook, output), Path(notebook).name
 
 

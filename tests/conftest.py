@@ -1,8 +1,9 @@
 """Shared fixtures: the real engine and the base image for tests/integration.
 
-Under CI (``CI`` set and not "0"/"false") a missing engine or base image FAILS the
-engine tests; locally they are skipped with the reason, so `pytest tests/unit` works
-on a laptop without Docker.
+Under ``./scripts/test`` (which sets ``NBDOCKER_REQUIRE_ENGINE=1``) and under CI (``CI``
+set and not "0"/"false") a missing engine or base image FAILS the engine tests; a bare
+``pytest`` elsewhere skips them with the reason, so `pytest tests/unit` works on a laptop
+without Docker.
 """
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ import os
 from pathlib import Path
 import pytest
 
+from _env import must_not_skip
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _unavailable(reason: str) -> None:
-    if _in_ci():
+    if must_not_skip():
         pytest.fail(f"CI needs a Docker engine and a base image: {reason}", pytrace=False)
     pytest.skip(reason)
 

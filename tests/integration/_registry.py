@@ -16,6 +16,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from _env import must_not_skip
 from typing import Iterator, Optional
 
 import pytest
@@ -23,10 +25,6 @@ import pytest
 __all__ = ["docker_registry", "free_port"]
 
 _BINARY = "docker-registry"
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def free_port() -> int:
@@ -50,7 +48,7 @@ def _ensure_binary() -> str:
         if found:
             return found
     reason = f"{_BINARY} is not installed (apt-get install -y {_BINARY})"
-    if _in_ci():
+    if must_not_skip():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
     raise AssertionError("unreachable")

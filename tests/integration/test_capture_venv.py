@@ -14,6 +14,8 @@ from typing import Dict
 
 import nbformat
 import pytest
+
+from _env import must_not_skip
 from packaging.utils import canonicalize_name
 
 from nbdocker.capture import capture_notebook
@@ -34,7 +36,10 @@ def target_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
          *(f"{k}=={v}" for k, v in PINNED.items())],
         capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
-        pytest.skip(f"cannot install test packages into a venv: {proc.stderr.strip()[-300:]}")
+        reason = f"cannot install test packages into a venv: {proc.stderr.strip()[-300:]}"
+        if must_not_skip():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
     return python
 
 
