@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="`docker load` this tarball first and run its image (the notebook "
                         "baked into it, unless NOTEBOOK is given)")
     _add_bundle_opt(p)
-    p.add_argument("--python", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--python", metavar="PATH",
+                   help="interpreter whose installed versions are pinned (when building)")
     p.add_argument("--allow-errors", action="store_true",
                    help="keep going after a failing cell (exit 0 unless the run dies)")
     _add_build_opts(p)
@@ -172,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a local image, or a notebook / bundle whose image to push")
     p.add_argument("ref", metavar="REGISTRY/REPO[:TAG]",
                    help="where to push (without :TAG, the image's own tag)")
-    p.add_argument("--python", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--python", metavar="PATH",
+                   help="interpreter whose installed versions are pinned (when building)")
     _add_build_opts(p)
     _add_output_opts(p, "print {ref, digest, pinned, source} as JSON on stdout")
     return parser

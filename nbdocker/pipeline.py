@@ -8,6 +8,7 @@ the widget's worker thread.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union
@@ -20,6 +21,10 @@ __all__ = ["BuildOutcome", "capture", "dockerfile", "build", "ensure_image", "ru
            "VerifyOutcome", "export", "push", "PushOutcome", "save_image", "load_image"]
 
 PathLike = Union[str, Path]
+
+# Digest of the build context an image was built from; ensure_image() reuses an image
+# only when it matches, so a new base image, nbdocker version or CA never reuses a stale one.
+BUILD_HASH_LABEL = "io.nbdocker.build-hash"
 
 
 @dataclass(frozen=True)
@@ -75,19 +80,17 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
           base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
           on_event: Optional[EventHandler] = None) -> BuildOutcome:
     """Build the image for ``notebook`` (capturing first unless ``spec`` is given)."""
-    from .baseimage import check_base_python, resolve_base_image
-    from .dockerfile import build_context, default_tag, discover_build_options
+    from .baseimage import check_base_python
+    from .dockerfile import default_tag
 
     notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, on_event=on_event)
     engine = engine or _default_engine()
-    base = resolve_base_image(spec, base_image)
+    base, context, build_hash = _build_inputs(spec, notebook, base_image, on_event)
     check_base_python(engine, base, spec, on_event)
-    context = build_context(spec, notebook.parent, base_image=base,
-                            options=discover_build_options(), on_event=on_event)
     tag = tag or default_tag(spec)
-    # The Dockerfile ends with the LABELs; passing them again adds one step per label.
-    result = engine.build(context, tag, on_event=on_event)
+    result = engine.build(context, tag, labels={BUILD_HASH_LABEL: build_hash},
+                          on_event=on_event)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
     return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
                         result=result)
@@ -97,8 +100,10 @@ def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
                  python: Optional[str] = None, tag: Optional[str] = None,
                  base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
                  on_event: Optional[EventHandler] = None) -> BuildOutcome:
-    """The image for the notebook's current spec: reuse it when present, else build it."""
-    from .baseimage import resolve_base_image
+    """The image for the notebook's current spec: reuse it when an image with that tag
+    was built from exactly these inputs (spec, base image, Dockerfile, runner, files —
+    the ``io.nbdocker.build-hash`` label), else build it (the layer cache keeps that
+    cheap when little changed)."""
     from .dockerfile import default_tag
 
     notebook, spec = _resolve(notebook, spec)
@@ -107,12 +112,26 @@ def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     tag = tag or default_tag(spec)
     image_id = engine.image_id(tag)
     if image_id is not None:
-        emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
-                             data={"image_id": image_id, "reused": True}))
-        return BuildOutcome(tag=tag, image_id=image_id, spec=spec,
-                            base_image=resolve_base_image(spec, base_image))
+        base, _, build_hash = _build_inputs(spec, notebook, base_image, None)
+        if engine.image_labels(tag).get(BUILD_HASH_LABEL) == build_hash:
+            emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
+                                 data={"image_id": image_id, "reused": True}))
+            return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=base)
     return build(notebook, spec=spec, tag=tag, base_image=base_image, engine=engine,
                  on_event=on_event)
+
+
+def _build_inputs(spec: EnvironmentSpec, notebook: Path, base_image: Optional[str],
+                  on_event: Optional[EventHandler]) -> Tuple[str, bytes, str]:
+    """The base image, the in-memory build context and its digest (the context tar is
+    deterministic, so equal digests mean an identical build)."""
+    from .baseimage import resolve_base_image
+    from .dockerfile import build_context, discover_build_options
+
+    base = resolve_base_image(spec, base_image)
+    context = build_context(spec, notebook.parent, base_image=base,
+                            options=discover_build_options(), on_event=on_event)
+    return base, context, hashlib.sha256(context).hexdigest()
 
 
 def run(notebook: Optional[PathLike] = None, *, image: Optional[str] = None,

@@ -8,6 +8,7 @@ Layout (classic builder; no BuildKit syntax), in cache order::
       RUN python3 -m venv /opt/venv   [+ uv in its own venv, /opt/nbdocker-uv]
       COPY requirements.txt;          RUN install it (uv, pip as fallback)
       COPY runner-requirements.txt;   RUN install it --constraint requirements.txt
+      RUN pip uninstall debugpy jedi parso     # unused headless, unless the spec pins them
     FROM <base>                     # final stage
       [apt-get install <apt_packages>]
       RUN useradd nbdocker (uid 1000)
@@ -31,13 +32,17 @@ from ..spec import EnvironmentSpec
 from .pipconf import BuildOptions
 
 __all__ = ["render", "image_labels", "default_tag", "requirements_txt",
-           "runner_requirements_txt", "RUNNER_REQUIREMENTS", "UV_VERSION", "NBDOCKER_UID",
+           "runner_requirements_txt", "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION", "NBDOCKER_UID",
            "WORKDIR", "RUNNER_PATH", "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR"]
 
 # The runner's own needs, pinned so two builds of one spec get the same runner. A spec
 # that pins any of these (or their dependencies) wins: see runner_requirements_txt().
 RUNNER_REQUIREMENTS: Tuple[Tuple[str, str], ...] = (("ipykernel", "6.29.5"),
                                                     ("nbclient", "0.10.2"))
+# Pulled in by the runner's closure but never used by a headless run: the debugger
+# (ipykernel → debugpy, 20 MB) and tab completion (IPython → jedi + parso, 37 MB). Both
+# packages import them lazily and work without them. Removed unless the spec needs them.
+RUNNER_TRIM: Tuple[str, ...] = ("debugpy", "jedi", "parso")
 UV_VERSION = "0.9.5"
 NBDOCKER_UID = 1000
 HOME = "/home/nbdocker"
@@ -178,6 +183,9 @@ def render(spec: EnvironmentSpec, *, base_image: str,
     if runner_requirements_txt(spec):
         out.append("RUN " + _install(options, f"-r {BUILD_TMP}/runner-requirements.txt"
                                               f" --constraint {BUILD_TMP}/requirements.txt"))
+    trim = [name for name in RUNNER_TRIM if spec.requirement(name) is None]
+    if trim:
+        out.append(f"RUN {VENV}/bin/python -m pip uninstall --quiet --yes {' '.join(trim)}")
 
     env = [f"PATH={VENV}/bin:$PATH", f"VIRTUAL_ENV={VENV}", f"HOME={HOME}",
            "PYTHONUNBUFFERED=1", "LANG=C.UTF-8"]

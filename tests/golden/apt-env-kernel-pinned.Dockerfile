@@ -15,6 +15,7 @@ COPY nbdocker-build/requirements.txt /tmp/nbdocker-build/requirements.txt
 RUN /opt/venv/bin/python -m pip install --no-cache-dir --progress-bar off -r /tmp/nbdocker-build/requirements.txt
 COPY nbdocker-build/runner-requirements.txt /tmp/nbdocker-build/runner-requirements.txt
 RUN /opt/venv/bin/python -m pip install --no-cache-dir --progress-bar off -r /tmp/nbdocker-build/runner-requirements.txt --constraint /tmp/nbdocker-build/requirements.txt
+RUN /opt/venv/bin/python -m pip uninstall --quiet --yes debugpy jedi parso
 
 # ---- final image: base + venv + runner + notebook (no build-time files) ----
 FROM python:3.11-slim

@@ -11,6 +11,7 @@ RUN python3 -m venv /opt/venv \
 COPY nbdocker-build/requirements.txt /tmp/nbdocker-build/requirements.txt
 COPY nbdocker-build/runner-requirements.txt /tmp/nbdocker-build/runner-requirements.txt
 RUN /opt/venv/bin/python -m pip install --no-cache-dir --progress-bar off -r /tmp/nbdocker-build/runner-requirements.txt --constraint /tmp/nbdocker-build/requirements.txt
+RUN /opt/venv/bin/python -m pip uninstall --quiet --yes debugpy jedi parso
 
 # ---- final image: base + venv + runner + notebook (no build-time files) ----
 FROM python:3.11-slim

@@ -20,6 +20,7 @@ COPY nbdocker-build/requirements.txt /tmp/nbdocker-build/requirements.txt
 RUN if [ -x /opt/nbdocker-uv/bin/uv ] && /opt/nbdocker-uv/bin/uv pip install --python /opt/venv/bin/python -r /tmp/nbdocker-build/requirements.txt; then :; else echo 'nbdocker: uv unavailable or failed, using pip'; /opt/venv/bin/python -m pip install --no-cache-dir --progress-bar off -r /tmp/nbdocker-build/requirements.txt; fi
 COPY nbdocker-build/runner-requirements.txt /tmp/nbdocker-build/runner-requirements.txt
 RUN if [ -x /opt/nbdocker-uv/bin/uv ] && /opt/nbdocker-uv/bin/uv pip install --python /opt/venv/bin/python -r /tmp/nbdocker-build/runner-requirements.txt --constraint /tmp/nbdocker-build/requirements.txt; then :; else echo 'nbdocker: uv unavailable or failed, using pip'; /opt/venv/bin/python -m pip install --no-cache-dir --progress-bar off -r /tmp/nbdocker-build/runner-requirements.txt --constraint /tmp/nbdocker-build/requirements.txt; fi
+RUN /opt/venv/bin/python -m pip uninstall --quiet --yes debugpy jedi parso
 
 # ---- final image: base + venv + runner + notebook (no build-time files) ----
 FROM python:3.11-slim

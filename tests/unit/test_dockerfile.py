@@ -162,3 +162,16 @@ def test_image_labels_name_the_spec() -> None:
     assert labels["io.nbdocker.version"] == "0.0.0-test"
     assert labels["org.opencontainers.image.base.name"] == "python:3.11-slim"
     assert labels["org.opencontainers.image.title"] == "analysis"
+
+
+def test_unused_runner_packages_are_trimmed_unless_the_spec_needs_them() -> None:
+    trim_line = [line for line in render(_spec(), base_image=BASE).splitlines()
+                 if "pip uninstall" in line and "debugpy" in line]
+    assert trim_line and trim_line[0].endswith("debugpy jedi parso")
+    # A notebook that imports IPython gets jedi (and parso) in its locked closure: kept.
+    needs_jedi = _spec(requirements=(Requirement("ipython", "8.20.0"),
+                                     Requirement("jedi", "0.19.1", direct=False),
+                                     Requirement("parso", "0.8.3", direct=False)))
+    lines = [line for line in render(needs_jedi, base_image=BASE).splitlines()
+             if "pip uninstall" in line and "debugpy" in line]
+    assert lines == ["RUN /opt/venv/bin/python -m pip uninstall --quiet --yes debugpy"]
