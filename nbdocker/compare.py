@@ -15,7 +15,11 @@ comparison covers
 
 Masked in all text: ANSI colour codes, memory addresses (``0x7f...``), dates, times,
 ISO timestamps, ``datetime(...)`` reprs, epoch timestamps, durations (``Wall time``,
-``CPU times``, ``%timeit`` lines, tqdm's elapsed/rate), temporary paths (``/tmp/...``,
+``CPU times``, ``%timeit`` lines, tqdm's elapsed/rate), profiler measurements (``%prun``
+and cProfile rows, ``%lprun`` times, ``%memit``/``%mprun`` memory; counts and code are
+kept), IPython's cell file names (``<ipython-input-3-ab12>`` = ``/tmp/ipykernel_7/12.py``),
+``%%writefile``'s "Overwriting" (= "Writing"), the pixel size in a matplotlib figure's
+text (the image itself is compared by hash), temporary paths (``/tmp/...``,
 ``/var/folders/...``, Windows ``...\\Temp\\...``), the notebook's directory,
 ``site-packages`` locations, home directories, UUIDs and widget model ids.
 
@@ -66,6 +70,26 @@ _MASKS: Tuple[Tuple[Pattern[str], str], ...] = (
      "<TIMEIT>"),
     (re.compile(rf"^[\d,]+ loops?, best of \d+: .* per loop$", re.M), "<TIMEIT>"),
     (re.compile(r"\[\d+:\d+(?::\d+)?<(?:\d+:\d+(?::\d+)?|\?)(?:,[^\]]*)?\]"), "[<ELAPSED>]"),
+    # Profilers: %prun / cProfile, %lprun (line_profiler), %memit and %mprun
+    # (memory_profiler) measure this run; call counts, hits and the code are kept.
+    (re.compile(r"^(\s*\d+ function calls(?: \(\d+ primitive calls\))? in )[\d.]+ seconds$",
+                re.M), r"\1<DURATION>"),
+    (re.compile(r"^(Timer unit:|Total time:) .*$", re.M), r"\1 <DURATION>"),
+    (re.compile(r"peak memory: [\d.]+ MiB, increment: -?[\d.]+ MiB"),
+     "peak memory: <MEM>, increment: <MEM>"),
+    (re.compile(r"^( *\d+) +-?[\d.]+ MiB +-?[\d.]+ MiB( +\d+ )", re.M), r"\1 <MEM> <MEM>\2"),
+    (re.compile(r"^(Line # +Mem usage +Increment +)Occur+en+ces", re.M), r"\1Occurrences"),
+    # A figure's text stands for its image, which is compared apart (by hash); its pixel
+    # size follows the backend's dpi and rcParams, like the image itself.
+    (re.compile(r"(<Figure size )\d+(?:\.\d+)?x\d+(?:\.\d+)?( with \d+ Axes>)"),
+     r"\1<SIZE>\2"),
+    # %%writefile says "Overwriting" when the file was left by an earlier session.
+    (re.compile(r"^Overwriting (?=\S+$)", re.M), "Writing "),
+    # The file IPython compiles a cell to: old <ipython-input-N-hash>, new
+    # /tmp/ipykernel_PID/HASH.py (pdb, warnings, profilers, inspect).
+    (re.compile(r"<ipython-input-\d+-[0-9a-f]+>"), "<CELL>"),
+    (re.compile(r"(?<![\w.])(?:(?:/private)?/var/folders/[^\s'\"]*?|/tmp)/ipykernel_\d+/"
+                r"\d+\.py"), "<CELL>"),
     (re.compile(r"(?<![\w.])(?:/private)?/var/folders/[^\s'\"]*"), "<TMP>"),
     (re.compile(r"(?<![\w.])/(?:tmp|var/tmp)/[^\s'\":]*"), "<TMP>"),
     (re.compile(r"[A-Za-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\s'\"]*"), "<TMP>"),
@@ -84,6 +108,24 @@ _MASKS: Tuple[Tuple[Pattern[str], str], ...] = (
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                 r"[0-9a-fA-F]{12}\b"), "<UUID>"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "<UUID>"),
+)
+# Masks that apply only to text holding a profiler's table header, so that a data
+# table that merely looks like one (a DataFrame of floats) is never masked.
+_TABLE_MASKS: Tuple[Tuple[Pattern[str], Tuple[Tuple[Pattern[str], str], ...]], ...] = (
+    # cProfile rows are ordered by time and vary in number between Python versions
+    (re.compile(r"^ +ncalls +tottime +percall +cumtime +percall +filename:lineno", re.M), (
+        (re.compile(r"^ *\d+(?:/\d+)?(?: +\d+\.\d+){4} +\S.*\n?", re.M), "<PROFILE ROW>\n"),
+        (re.compile(r"(?:^<PROFILE ROW>\n)+", re.M), "<PROFILE ROWS>\n"),
+    )),
+    # memory_profiler's rule is as wide as its header, whose spelling changed
+    (re.compile(r"^Line # +Mem usage +Increment", re.M), (
+        (re.compile(r"^={20,}$", re.M), "<RULE>"),
+    )),
+    # line_profiler: keep line numbers, hits and code; mask time, per hit and % time
+    (re.compile(r"^Line # +Hits +Time +Per Hit +% Time +Line Contents", re.M), (
+        (re.compile(r"^( *\d+ +\d+) +[\d.e+-]+ +[\d.e+-]+ +[\d.]+(?=  )", re.M),
+         r"\1 <TIME>"),
+    )),
 )
 
 
@@ -171,6 +213,10 @@ def normalise_text(text: str, *, dirs: Sequence[str] = ()) -> str:
         text = text.replace(directory, "<NOTEBOOK_DIR>")
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
+    for marker, masks in _TABLE_MASKS:
+        if marker.search(text):
+            for pattern, replacement in masks:
+                text = pattern.sub(replacement, text)
     return text
 
 
@@ -265,6 +311,15 @@ def _bounded_diff(a: Sequence[str], b: Sequence[str], max_lines: int) -> str:
     return "\n".join(diff)
 
 
+def _stdin_hint(outputs: Sequence[Mapping[str, Any]]) -> str:
+    # input(), getpass, %debug and pdb wait for a person; a headless run has none.
+    if any(o.get("output_type") == "error" and o.get("ename") == "StdinNotImplementedError"
+           for o in outputs):
+        return ("; the cell asks for input (input(), %debug, pdb), which a headless run "
+                f"cannot give: tag it {SKIP_TAG} to leave it out")
+    return ""
+
+
 def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mapping[str, Any]],
                   *, dirs: Sequence[str], strict_images: bool, max_diff_lines: int
                   ) -> CellResult:
@@ -285,14 +340,15 @@ def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mappi
     images_differ = old_images != new_images
     old_error = _first_error(original.get("outputs", []))
     new_error = _first_error(rerun.get("outputs", []))
+    hint = _stdin_hint(rerun.get("outputs", []))
     if new_error is not None and old_error is None:
         return CellResult(index, "error", _bounded_diff(old_lines, new_lines, max_diff_lines),
                           images_differ, head,
                           note=f"re-run raised {new_error.get('ename')}: "
-                               f"{new_error.get('evalue')}")
+                               f"{new_error.get('evalue')}" + hint)
     if old_lines != new_lines:
         return CellResult(index, "differs", _bounded_diff(old_lines, new_lines, max_diff_lines),
-                          images_differ, head)
+                          images_differ, head, note=hint.lstrip("; "))
     if images_differ:
         note = "images differ: " + ", ".join(sorted(set(old_images) ^ set(new_images)))
         return CellResult(index, "differs" if strict_images else "same", "", True, head,

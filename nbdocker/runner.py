@@ -47,6 +47,7 @@ __all__ = [
     "PARAMETERS_TAG",
     "python_literal",
     "inject_parameters",
+    "pager_outputs",
     "main",
 ]
 
@@ -138,6 +139,26 @@ def inject_parameters(nb: Any, parameters: Mapping[str, Any]) -> Optional[int]:
             break
     nb.cells.insert(at, cell)
     return at
+
+
+def pager_outputs(execute_reply: Optional[Mapping[str, Any]]) -> List[Any]:
+    """``display_data`` outputs for the pager payloads of one ``execute_reply``.
+
+    IPython sends what it "pages" (``%prun``, ``%lprun``, ``%mprun``, ``obj?``,
+    ``%pdoc``...) as a ``page`` payload on the reply, not as an output message.
+    JupyterLab, Notebook 7 and VS Code show it inline and save it in the notebook as a
+    display; nbclient drops it. Turning it into the same display keeps such cells
+    comparable with what their author saved.
+    """
+    import nbformat
+
+    content = (execute_reply or {}).get("content") or {}
+    outputs = []
+    for payload in content.get("payload") or []:
+        data = payload.get("data") if isinstance(payload, Mapping) else None
+        if payload.get("source") == "page" and isinstance(data, Mapping) and data:
+            outputs.append(nbformat.v4.new_output("display_data", data=dict(data)))
+    return outputs
 
 
 def _write_atomic(nb: Any, path: str) -> None:
@@ -234,11 +255,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             limits.append(max(deadline - time.monotonic(), 0.01))  # 0 means "none"
         return min(limits) if limits else None
 
+    def on_cell_executed(cell: Any, execute_reply: Any = None, **_: Any) -> None:
+        cell.outputs.extend(pager_outputs(execute_reply))
+
     cwd = args.cwd or os.path.dirname(os.path.abspath(args.input))
     client = NotebookClient(
         nb, kernel_name=args.kernel, allow_errors=args.allow_errors, timeout=None,
         timeout_func=timeout_for, resources={"metadata": {"path": cwd}},
-        on_cell_start=on_cell_start,
+        on_cell_start=on_cell_start, on_cell_executed=on_cell_executed,
         # A stuck cell must not delay the shutdown; outputs are already collected.
         shutdown_kernel="immediate",
     )

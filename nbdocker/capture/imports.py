@@ -26,6 +26,10 @@ _PYTHON_LINE_MAGICS = frozenset({"time", "timeit", "prun", "debug"})
 _MAGIC_VALUE_OPTS = frozenset({"-n", "-r", "-p", "-l", "-s", "-T", "-D"})
 # Cell magics whose body is a shell script (scanned for pip installs).
 _SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script", "system", "sx"})
+# IPython's shell aliases and file magics: their arguments name files (``%cat data.csv``,
+# ``ls data``, ``%pycat helper.py``), shipped like paths in ``!`` lines.
+_FILE_LINE_MAGICS = frozenset({"cat", "cp", "ldir", "less", "lf", "lk", "ll", "ls", "lx",
+                               "more", "mv", "pfile", "pycat", "rm", "rmdir"})
 # Extensions that ship inside IPython (``%load_ext autoreload`` is not a requirement).
 _IPYTHON_EXTENSIONS = frozenset({"autoreload", "storemagic"})
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
@@ -238,6 +242,8 @@ class _Walker(ast.NodeVisitor):
             self._pip(f"{'pip' if name == 'pip' else name} {args}", "%", is_conda=name != "pip")
         elif name in ("sx", "system"):
             self.shell(args, "%" + name + " ")
+        elif name in _FILE_LINE_MAGICS:
+            self._shell_paths(args)
         elif name in ("run", "load"):
             self._run(name, args)
         elif name == "load_ext":
@@ -262,7 +268,15 @@ class _Walker(ast.NodeVisitor):
         elif name == "script" and line.split()[:1] and line.split()[0].startswith("python"):
             self._python(body, f"%%script {line}")
 
+    def _shell_paths(self, command: str) -> None:
+        # Words of a shell line that may be relative paths (``!head -4 data/x.csv``);
+        # only those that exist under the notebook's directory are shipped.
+        for word in _split(command):
+            if not word.startswith(("-", "$", "{", "|", ">", "<", "&", ";")):
+                self._literal(word)
+
     def shell(self, command: str, prefix: str) -> None:
+        self._shell_paths(command)
         for install in find_pip_installs(command):
             for req in install.requirements:
                 self.add(req, "pip", f"{prefix}pip install {req}")

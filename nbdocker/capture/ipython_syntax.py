@@ -10,7 +10,11 @@ reference, but importing IPython is slow and most cells are plain Python. So:
    exactly the calls IPython produces (``get_ipython().run_line_magic('pip', 'install
    x')``), so the AST walker handles both paths the same way;
 3. anything that still fails goes through IPython's TransformerManager, when IPython is
-   installed; if that fails too, the cell really is not Python (``SyntaxError``).
+   installed;
+4. last, automagic: a cell of ONE line starting with a line magic's bare name (``ls
+   data``, ``pip install x``, ``cd ..``) runs that magic, exactly as IPython's shell
+   does (its prefilter applies automagic to single-line cells only); if that fails too,
+   the cell really is not Python (``SyntaxError``).
 """
 from __future__ import annotations
 
@@ -19,11 +23,25 @@ import re
 from functools import lru_cache
 from typing import Any, List, Optional
 
-__all__ = ["parse_cell", "fast_transform", "ipython_transform"]
+__all__ = ["parse_cell", "fast_transform", "ipython_transform", "automagic_transform",
+           "AUTOMAGIC_NAMES"]
 
 _HELP_RE = re.compile(r"^(\?{1,2})?([A-Za-z_][\w.]*\*?|\*[\w.*]*)(\?{1,2})?$")
 # ``lhs = !cmd`` / ``lhs = %magic args``: a plain target list, then = and an escape.
 _ASSIGN_RE = re.compile(r"^([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*([!%])(.*)$", re.S)
+# The line magics a Jupyter kernel knows without extensions (IPython 9's built-ins, the
+# POSIX shell aliases and ipykernel's additions). Fixed rather than asked from IPython,
+# so a capture gives the same answer whether or not IPython is installed.
+AUTOMAGIC_NAMES = frozenset("""
+    alias alias_magic autoawait autocall automagic autosave bookmark cat cd clear
+    code_wrap colors conda config connect_info cp debug dhist dirs doctest_mode ed edit
+    env gui hist history killbgscripts ldir less lf lk ll load load_ext loadpy logoff
+    logon logstart logstate logstop ls lsmagic lx macro magic mamba man matplotlib
+    micromamba mkdir more mv notebook page pastebin pdb pdef pdoc pfile pinfo pinfo2 pip
+    popd pprint precision prun psearch psource pushd pwd pycat pylab qtconsole quickref
+    recall rehashx reload_ext rep rerun reset reset_selective rm rmdir run save sc
+    set_env sx system tb time timeit unalias unload_ext uv who who_ls whos xdel xmode
+""".split())
 
 
 def parse_cell(source: str) -> ast.Module:
@@ -38,7 +56,7 @@ def parse_cell(source: str) -> ast.Module:
         first_error = exc
     except ValueError as exc:  # source with NUL bytes
         raise SyntaxError(str(exc)) from None
-    for transform in (fast_transform, ipython_transform):  # cheap first, IPython last
+    for transform in (fast_transform, ipython_transform, automagic_transform):
         python = transform(source)
         if python is not None:
             try:
@@ -148,3 +166,19 @@ def ipython_transform(source: str) -> Optional[str]:
         return str(manager.transform_cell(source))
     except Exception:  # IPython raises assorted errors on garbage input
         return None
+
+
+def automagic_transform(source: str) -> Optional[str]:
+    """The magic call for a one-line cell such as ``ls data`` or ``pip install x``.
+
+    Returns None unless the cell has exactly one non-blank line whose first word is a
+    known line magic (:data:`AUTOMAGIC_NAMES`); call it only once the cell failed to
+    parse, since a variable of that name would win in IPython too.
+    """
+    lines = [line for line in source.splitlines() if line.strip()]
+    if len(lines) != 1:
+        return None
+    name, _, args = lines[0].strip().partition(" ")
+    if name not in AUTOMAGIC_NAMES:
+        return None
+    return "get_ipython().run_line_magic(%r, %r)\n" % (name, args.strip())

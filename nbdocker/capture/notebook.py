@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import NotebookError
@@ -16,7 +16,7 @@ from .imports import SourceScan, scan_cells, scan_source
 from .interpreter import kernelspec_interpreter, query_interpreter
 from .platform import capture_env, platform_info, python_info
 
-__all__ = ["capture_notebook", "DEFAULT_MAX_FILE_SIZE"]
+__all__ = ["capture_notebook", "saved_python_warning", "DEFAULT_MAX_FILE_SIZE"]
 
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
 _MAX_LOCAL_FILES = 2000  # bound on recursion through local modules and %run targets
@@ -107,6 +107,24 @@ def _target_python(python: Optional[str], kernel: str, warnings: List[str]) -> s
     return sys.executable
 
 
+def saved_python_warning(nb: Mapping[str, Any], captured_version: str) -> Optional[str]:
+    """A warning when the notebook's outputs were saved by another Python ``major.minor``.
+
+    ``metadata.language_info.version`` names the Python of the kernel that last ran the
+    notebook. Versions are pinned from the capturing interpreter, so when that differs
+    (a textbook notebook saved years ago) outputs may legitimately differ on re-run.
+    """
+    info = (nb.get("metadata") or {}).get("language_info") or {}
+    saved = str(info.get("version") or "")
+    if (info.get("name") or "python") != "python" or not saved:
+        return None
+    if saved.split(".")[:2] == captured_version.split(".")[:2]:
+        return None
+    return (f"the notebook's outputs were saved by Python {saved}, but versions are pinned "
+            f"from Python {captured_version}: outputs may differ on re-run "
+            "(--python selects the interpreter to pin from)")
+
+
 def capture_notebook(
     path: Union[str, "os.PathLike[str]"],
     *,
@@ -148,6 +166,9 @@ def capture_notebook(
     resolution = resolve(scan.records, info, local_modules=local)
     env_pairs, env_warnings = capture_env(env_names)
 
+    saved = saved_python_warning(nb, python_info(info).version)
+    if saved:
+        warnings.append(saved)
     all_warnings = _unique([*warnings, *scan.warnings, *collector.warnings,
                             *resolution.warnings, *env_warnings])
     spec = EnvironmentSpec(

@@ -288,3 +288,85 @@ def test_format_report_table() -> None:
     assert lines[-1].startswith("NOT REPRODUCED")
     ok = format_report(compare([cell([stream("a\n")])], [cell([stream("a\n")])]))
     assert ok.splitlines()[-1] == "REPRODUCED"
+
+
+# -- profilers, IPython cell files, %%writefile (field test of real notebooks) -------
+
+_PRUN = """         {calls} function calls in {secs} seconds
+
+   Ordered by: internal time
+
+   ncalls  tottime  percall  cumtime  percall filename:lineno(function)
+{rows}"""
+_LPRUN = """Timer unit: {unit} s
+
+Total time: {total} s
+File: {file}
+Function: f at line 1
+
+Line #      Hits         Time  Per Hit   % Time  Line Contents
+==============================================================
+     1                                           def f(n):
+     2         5 {t:>12} {p:>8} {pct:>8}      return [i for i in range(n)]"""
+
+
+@pytest.mark.parametrize("a, b", [
+    (_PRUN.format(calls=14, secs="0.932", rows=(
+        "        5    0.808    0.162    0.808    0.162 <ipython-input-7-f1057>:4(<listcomp>)\n"
+        "        1    0.000    0.000    0.000    0.000 {built-in method builtins.exec}")),
+     _PRUN.format(calls=14, secs="0.101", rows=(
+         "        1    0.000    0.000    0.000    0.000 {built-in method builtins.exec}\n"
+         "      3/1    0.090    0.018    0.090    0.018 1234.py:4(<listcomp>)\n"
+         "        1    0.011    0.011    0.101    0.101 <string>:1(<module>)"))),
+    (_LPRUN.format(unit="1e-06", total="0.014803", file="<ipython-input-7-f105717832a2>",
+                   t="14242.0", p="2848.4", pct="96.2"),
+     _LPRUN.format(unit="1e-09", total="0.00316", file="/tmp/ipykernel_1/2966738455.py",
+                   t="3160000.0", p="632000.0", pct="100.0")),
+    ("peak memory: 141.70 MiB, increment: 75.65 MiB",
+     "peak memory: 121.00 MiB, increment: -4.54 MiB"),
+    ("Line #    Mem usage    Increment  Occurences   Line Contents\n" + "=" * 60 + "\n"
+     "     4    105.9 MiB     30.8 MiB     5000015           L = [j for j in range(N)]",
+     "Line #    Mem usage    Increment  Occurrences   Line Contents\n" + "=" * 61 + "\n"
+     "     4     99.1 MiB     -2.0 MiB     5000015           L = [j for j in range(N)]"),
+    ("Overwriting mprun_demo.py", "Writing mprun_demo.py"),
+    ("<Figure size 432x288 with 1 Axes>", "<Figure size 640x480 with 1 Axes>"),
+    ("> <ipython-input-1-d849e34d61fb>(2)func1()", "> /tmp/ipykernel_77/3071331547.py(2)func1()"),
+    ("<ipython-input-3-ab12cd>:2: UserWarning: x",
+     "/var/folders/x1/T/ipykernel_9/123.py:2: UserWarning: x"),
+])
+def test_profiler_and_cell_file_noise_is_masked(a: str, b: str) -> None:
+    assert normalise_text(a) == normalise_text(b)
+
+
+@pytest.mark.parametrize("a, b", [
+    # what profilers report about the code itself is kept
+    (_PRUN.format(calls=14, secs="1", rows=""), _PRUN.format(calls=15, secs="1", rows="")),
+    (_LPRUN.format(unit="1", total="1", file="x", t="1.0", p="1.0", pct="1.0"),
+     _LPRUN.format(unit="1", total="1", file="x", t="1.0", p="1.0", pct="1.0").replace(
+         "     2         5", "     2         6")),
+    ("> /tmp/ipykernel_1/1.py(2)func1()", "> /tmp/ipykernel_1/1.py(3)func1()"),
+    # a table of floats that is not a profile is data
+    ("0    1.000    2.000    3.000    4.000 a:1(b)", "0    1.000    2.000    3.000    5.000 a:1(b)"),
+    ("1   2   1.0   2.0   3.0  x", "1   2   1.0   2.0   4.0  x"),
+    ("Overwriting is the mode", "Writing is the mode"),
+    ("=" * 60, "=" * 61),  # a rule outside a memory profile is kept
+    ("<Figure size 640x480 with 1 Axes>", "<Figure size 640x480 with 2 Axes>"),
+])
+def test_profiler_masks_keep_real_differences(a: str, b: str) -> None:
+    assert normalise_text(a) != normalise_text(b)
+
+
+def test_cells_waiting_for_input_get_a_hint() -> None:
+    stdin = error("StdinNotImplementedError", "raw_input was called, but this frontend "
+                  "does not support input requests.")
+    report = compare([cell([stream("> f()\nipdb> quit\n")], "%debug"),
+                      cell([error("ZeroDivisionError", "division by zero"),
+                            stream("ipdb> quit\n")], "%pdb on\n1/0"),
+                      cell([stream("1\n")], "print(1)")],
+                     [cell([stream("> f()\n"), stdin], "%debug"),
+                      cell([error("ZeroDivisionError", "division by zero"), stdin], "%pdb on\n1/0"),
+                      cell([stream("2\n")], "print(1)")])
+    first, second, third = report.cells
+    assert first.status == "error" and "nbdocker-skip-compare" in first.note
+    assert second.status == "differs" and "asks for input" in second.note
+    assert third.status == "differs" and third.note == ""

@@ -162,3 +162,24 @@ def test_inject_replaces_existing_injected_cell_and_keeps_old_minor_valid() -> N
     nbformat.validate(old)
     with pytest.raises(ValueError):
         inject_parameters(nb, {"not valid": 1})
+
+
+def test_pager_payloads_become_display_outputs(tmp_path: Path) -> None:
+    # %page, %prun, %lprun, obj? answer through the pager; Lab/VS Code save that inline.
+    code, _, nb = run("pager.ipynb", tmp_path)
+    assert code == EXIT_OK
+    kinds = [o.output_type for o in nb.cells[0].outputs]
+    assert kinds == ["stream", "display_data"]
+    assert "paged text" in nb.cells[0].outputs[1].data["text/plain"]
+    assert [o.output_type for o in nb.cells[1].outputs] == ["stream"]
+
+
+def test_pager_outputs_ignores_other_payloads() -> None:
+    reply = {"content": {"payload": [
+        {"source": "set_next_input", "text": "x"},
+        {"source": "page", "data": {"text/plain": "doc"}, "start": 0},
+        {"source": "page", "data": {}},
+    ]}}
+    outputs = runner.pager_outputs(reply)
+    assert [o.data for o in outputs] == [{"text/plain": "doc"}]
+    assert runner.pager_outputs(None) == [] and runner.pager_outputs({"content": {}}) == []
