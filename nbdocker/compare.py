@@ -35,7 +35,7 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple
 
@@ -136,6 +136,8 @@ class CellResult:
     ``status`` is ``"same"``, ``"differs"`` (``diff`` holds a short unified diff of the
     normalised outputs), ``"error"`` (the re-run raised where the original did not) or
     ``"skipped"`` (``note`` says why). ``images_differ`` is reported on its own.
+    ``index`` is the cell's 0-based position in the notebook (markdown included);
+    ``execution_count`` is the original's ``In [n]``, which is what users see.
     """
 
     index: int
@@ -144,6 +146,7 @@ class CellResult:
     images_differ: bool = False
     source_head: str = ""
     note: str = ""
+    execution_count: Optional[int] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain JSON-able dict."""
@@ -381,9 +384,9 @@ def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: s
         counterpart = new_cells[position] if position < len(new_cells) else None
         if counterpart is not None and counterpart.get("cell_type") != "code":
             counterpart = None  # the notebooks do not line up here
-        results.append(_compare_cell(index, cell, counterpart, dirs=dirs,
-                                     strict_images=strict_images,
-                                     max_diff_lines=max_diff_lines))
+        result = _compare_cell(index, cell, counterpart, dirs=dirs,
+                               strict_images=strict_images, max_diff_lines=max_diff_lines)
+        results.append(replace(result, execution_count=cell.get("execution_count")))
     reproduced = not any(r.status in ("differs", "error") for r in results)
     return ReproductionReport(reproduced=reproduced, cells=tuple(results), image=image,
                               notebook=notebook, strict_images=strict_images)
@@ -396,19 +399,23 @@ def _one_line(text: str, width: int) -> str:
     return first if len(first) <= width else first[: width - 1] + "…"
 
 
+def _in(cell: CellResult) -> str:
+    return f"[{cell.execution_count}]" if cell.execution_count is not None else ""
+
+
 def format_report(report: ReproductionReport, *, width: int = 60) -> str:
     """A plain-text table of the report, then the diffs of failing cells and a verdict."""
     rows = [f"Reproduction report for {report.notebook or 'notebook'}"
             + (f" in {report.image}" if report.image else ""), "",
-            f"{'cell':>4}  {'status':<8} {'img':<3}  source"]
+            f"{'cell':>4}  {'In [n]':<7} {'status':<8} {'img':<3}  source"]
     for cell in report.cells:
         image_mark = "≠" if cell.images_differ else ""
         note = f"  ({cell.note})" if cell.note and cell.status != "same" else ""
-        rows.append(f"{cell.index:>4}  {cell.status:<8} {image_mark:<3}  "
+        rows.append(f"{cell.index:>4}  {_in(cell):<7} {cell.status:<8} {image_mark:<3}  "
                     f"{_one_line(cell.source_head, width)}{note}")
     for cell in report.failures:
         if cell.diff:
-            rows += ["", f"cell {cell.index} {cell.status}:"]
+            rows += ["", f"cell {cell.index} {_in(cell)} {cell.status}:".replace("  ", " ")]
             rows += ["    " + line for line in cell.diff.splitlines()]
     counts = report.summary
     rows += ["", f"{counts['same']} same, {counts['differs']} differ, {counts['error']} error, "

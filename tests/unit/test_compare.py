@@ -281,8 +281,11 @@ def test_format_report_table() -> None:
     text = format_report(report)
     lines = text.splitlines()
     assert lines[0] == "Reproduction report for nb.ipynb in img:1"
-    assert any(line.split()[:2] == ["0", "same"] for line in lines)
-    assert any(line.split()[:3] == ["1", "differs", "print(random.random())"] for line in lines)
+    # Position, then the original's In [n] (what users see), status and source head.
+    assert any(line.split()[:3] == ["0", "[1]", "same"] for line in lines)
+    assert any(line.split()[:4] == ["1", "[1]", "differs", "print(random.random())"]
+               for line in lines)
+    assert report.cells[1].execution_count == 1 and report.to_dict()["cells"][1]["execution_count"] == 1
     assert "-[stdout] b" in text and "+[stdout] c" in text
     assert "1 same, 1 differ, 0 error, 0 skipped" in text
     assert lines[-1].startswith("NOT REPRODUCED")
