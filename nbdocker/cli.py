@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import __version__
-from .console import ConsoleRenderer
-from .exceptions import BuildError, InputError, NbDockerError
+from .console import ConsoleRenderer, format_error
+from .exceptions import InputError, NbDockerError
 
 __all__ = ["main", "build_parser"]
 
@@ -199,11 +199,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _COMMANDS[args.command](args, renderer)
     except NbDockerError as exc:
         renderer.close()
-        _error(exc)
-        if isinstance(exc, BuildError) and exc.log_tail and not getattr(args, "quiet", False):
-            print("last lines of the build log:", file=sys.stderr)
-            for line in exc.log_tail:
-                print(f"  {line}", file=sys.stderr)
+        print(format_error(exc, log_tail=not getattr(args, "quiet", False)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         renderer.close()
@@ -218,10 +214,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     finally:
         renderer.close()
-
-
-def _error(exc: NbDockerError) -> None:
-    print(f"nbdocker: error: {exc}", file=sys.stderr)
 
 
 def _print_json(doc: Any) -> None:

@@ -12,8 +12,9 @@ import sys
 from typing import Deque, Optional, TextIO
 
 from .events import Event
+from .exceptions import BuildError, NbDockerError
 
-__all__ = ["ConsoleRenderer"]
+__all__ = ["ConsoleRenderer", "format_error"]
 
 
 class ConsoleRenderer:
@@ -72,3 +73,13 @@ class ConsoleRenderer:
             self._bar_drawn = False
         self.stream.write(text.rstrip("\n") + "\n")
         self.stream.flush()
+
+
+def format_error(exc: NbDockerError, *, log_tail: bool = True) -> str:
+    """The one message a front end shows for ``exc``: ``nbdocker: error: …``, plus the
+    last lines of the build log for a failed build."""
+    lines = [f"nbdocker: error: {exc}"]
+    if log_tail and isinstance(exc, BuildError) and exc.log_tail:
+        lines.append("last lines of the build log:")
+        lines += [f"  {line}" for line in exc.log_tail]
+    return "\n".join(lines)

@@ -14,7 +14,8 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .events import Event, EventHandler
-from .exceptions import BuildError, NbDockerError
+from .console import format_error
+from .exceptions import NbDockerError
 
 __all__ = ["NbDockerMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -22,13 +23,8 @@ _MAGICS = ("dockerize", "nbdocker_env")
 
 
 def show_error(exc: NbDockerError, stream: Any = None) -> None:
-    """One clear message on ``stream`` (stderr): the error and a build's log tail."""
-    stream = stream or sys.stderr
-    print(f"nbdocker: error: {exc}", file=stream)
-    if isinstance(exc, BuildError) and exc.log_tail:
-        print("last lines of the build log:", file=stream)
-        for line in exc.log_tail:
-            print(f"  {line}", file=stream)
+    """One clear message on ``stream`` (stderr), as the CLI shows it."""
+    print(format_error(exc), file=stream or sys.stderr)
 
 
 @magics_class
