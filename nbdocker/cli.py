@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interpreter whose installed versions are pinned")
     _add_build_opts(p)
     _add_run_opts(p)
+    p.add_argument("--strict-images", action="store_true",
+                   help="count a differing image (plot) as a difference; by default images "
+                        "are compared by hash and reported apart")
     _add_output_opts(p, "print the ReproductionReport as JSON on stdout")
 
     p = sub.add_parser("export", help="write a bundle others can rebuild and verify",
@@ -336,7 +339,8 @@ def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
 
     outcome = verify(_notebook_or_bundle(args), parameters=_parameters(args), output=args.output,
                      limits=_limits(args), cell_timeout=args.cell_timeout, python=args.python,
-                     base_image=args.base_image, on_event=renderer)
+                     base_image=args.base_image, strict_images=args.strict_images,
+                     on_event=renderer)
     renderer.close()
     if args.json:
         sys.stdout.write(outcome.report.to_json())

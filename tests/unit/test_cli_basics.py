@@ -33,3 +33,21 @@ def test_missing_notebook_is_one_line_exit_2(tmp_path, command):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "nope.ipynb" in proc.stderr
+
+
+def test_verify_passes_strict_images_through(monkeypatch, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from nbdocker import pipeline
+
+    seen = {}
+
+    def fake_verify(notebook, **kwargs):
+        seen.update(kwargs)
+        report = SimpleNamespace(reproduced=False, to_json=lambda: '{"reproduced": false}\n')
+        return SimpleNamespace(report=report, output=tmp_path / "out.ipynb")
+
+    monkeypatch.setattr(pipeline, "verify", fake_verify)
+    assert main(["verify", "nb.ipynb", "--strict-images", "--json"]) == 1
+    assert seen["strict_images"] is True
+    assert capsys.readouterr().out == '{"reproduced": false}\n'
