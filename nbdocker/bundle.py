@@ -37,6 +37,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 from .dockerfile import BuildOptions, context_files, requirements_txt, tar_bytes
 from .dockerfile.layout import CONTEXT_NOTEBOOK_DIR
+from ._atomic import atomic_writer
 from .events import Event, EventHandler, Phase, emit
 from .exceptions import BundleError, InputError
 from .secrets import is_secret_env_name, is_secret_path
@@ -216,15 +217,8 @@ def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bu
     if _is_tarball(target):
         if target.is_dir():
             raise InputError(f"--to {target} is a directory")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(_archive(files, prefix, compress=not target.name.endswith(".tar")))
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(target) as out:
+            out.write(_archive(files, prefix, compress=not target.name.endswith(".tar")))
         return target
     _check_dir_target(target)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))

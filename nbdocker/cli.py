@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from . import __version__
 from .console import ConsoleRenderer, format_error
@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict-images", action="store_true",
                    help="count a differing image (plot) as a difference; by default images "
                         "are compared by hash and reported apart")
+    p.add_argument("--ignore-warnings", action="store_true",
+                   help="leave Python warnings on stderr (deprecations, platform notices) "
+                        "out of the comparison")
     _add_output_opts(p, "print the ReproductionReport as JSON on stdout")
 
     p = sub.add_parser("export", help="write a bundle others can rebuild and verify",
@@ -340,7 +343,7 @@ def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     outcome = verify(_notebook_or_bundle(args), parameters=_parameters(args), output=args.output,
                      limits=_limits(args), cell_timeout=args.cell_timeout, python=args.python,
                      base_image=args.base_image, strict_images=args.strict_images,
-                     on_event=renderer)
+                     ignore_warnings=args.ignore_warnings, on_event=renderer)
     renderer.close()
     if args.json:
         sys.stdout.write(outcome.report.to_json())

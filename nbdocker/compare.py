@@ -48,12 +48,15 @@ __all__ = [
     "ReproductionReport",
     "normalise_text",
     "normalise_outputs",
+    "strip_warnings",
     "compare_notebooks",
+    "infer_author_dirs",
     "format_report",
 ]
 
 SKIP_TAG = "nbdocker-skip-compare"
 STATUSES = ("same", "differs", "error", "skipped")
+_WARNINGS_NOTE = "only Python warnings on stderr differ (ignored)"
 _SKIP_TAGS = (PARAMETERS_TAG, INJECTED_TAG, SKIP_TAG)
 _IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
                 "image/svg+xml", "application/pdf")
@@ -62,13 +65,16 @@ _TIME_UNIT = r"(?:ns|µs|μs|us|ms|s|sec|min|h)"
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# How warnings.showwarning starts a warning: "path/to/file.py:12: FutureWarning: ..."
+_WARNING_HEADER = re.compile(r"^\S[^\n]*:\d+: (?:[A-Za-z_][\w.]*\.)?[A-Z]\w*Warning:", re.M)
+_WINDOWS_TAIL = re.compile(r"<NOTEBOOK_DIR>((?:\\{1,2}[^\s'\"\\]+)+)")
 # Order matters: whole timing lines before times, paths before dates and home dirs.
 _MASKS: Tuple[Tuple[Pattern[str], str], ...] = (
     (re.compile(r"^(CPU times:).*$", re.M), r"\1 <DURATION>"),
     (re.compile(r"^(Wall time:).*$", re.M), r"\1 <DURATION>"),
     (re.compile(rf"^.*[\d.,]+\s*{_TIME_UNIT}\s*±\s*[\d.,]+\s*{_TIME_UNIT} per loop.*$", re.M),
      "<TIMEIT>"),
-    (re.compile(rf"^[\d,]+ loops?, best of \d+: .* per loop$", re.M), "<TIMEIT>"),
+    (re.compile(r"^[\d,]+ loops?, best of \d+: .* per loop$", re.M), "<TIMEIT>"),
     (re.compile(r"\[\d+:\d+(?::\d+)?<(?:\d+:\d+(?::\d+)?|\?)(?:,[^\]]*)?\]"), "[<ELAPSED>]"),
     # Profilers: %prun / cProfile, %lprun (line_profiler), %memit and %mprun
     # (memory_profiler) measure this run; call counts, hits and the code are kept.
@@ -214,6 +220,8 @@ def normalise_text(text: str, *, dirs: Sequence[str] = ()) -> str:
     for directory in sorted((d.rstrip("/\\") for d in dirs if d and d.strip("/\\")),
                             key=len, reverse=True):
         text = text.replace(directory, "<NOTEBOOK_DIR>")
+    # An author's Windows folder: what follows it compares like the POSIX re-run's path
+    text = _WINDOWS_TAIL.sub(lambda m: "<NOTEBOOK_DIR>" + _SEPARATORS.sub("/", m.group(1)), text)
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
     for marker, masks in _TABLE_MASKS:
@@ -253,9 +261,18 @@ def _data_lines(label: str, data: Mapping[str, Any], dirs: Sequence[str]) -> Lis
     return [f"{prefix} {line}" for line in normalise_text(_text(value), dirs=dirs).split("\n")]
 
 
-def normalise_outputs(outputs: Sequence[Mapping[str, Any]], *, dirs: Sequence[str] = ()
-                      ) -> Tuple[List[str], List[str]]:
-    """(comparable text lines, image digests) of one cell's outputs."""
+def strip_warnings(text: str) -> str:
+    """``text`` (stderr) without Python warnings: from the first ``file:line: XWarning:``
+    line on, up to the end of the text (the warning's message, source line and any
+    warnings after it)."""
+    match = _WARNING_HEADER.search(text)
+    return text[:match.start()] if match else text
+
+
+def normalise_outputs(outputs: Sequence[Mapping[str, Any]], *, dirs: Sequence[str] = (),
+                      ignore_warnings: bool = False) -> Tuple[List[str], List[str]]:
+    """(comparable text lines, image digests) of one cell's outputs; with
+    ``ignore_warnings``, Python warnings on stderr are left out (:func:`strip_warnings`)."""
     lines: List[str] = []
     images: List[str] = []
     streams: Dict[str, List[str]] = {}  # the current run of consecutive stream outputs
@@ -263,7 +280,12 @@ def normalise_outputs(outputs: Sequence[Mapping[str, Any]], *, dirs: Sequence[st
     def flush_streams() -> None:
         # stdout, then stderr, whatever order the kernel flushed them in
         for name in sorted(streams, key=lambda n: (n != "stdout", n)):
-            text = normalise_text("".join(streams[name]), dirs=dirs)
+            raw = "".join(streams[name])
+            if ignore_warnings and name == "stderr":
+                raw = strip_warnings(raw)
+                if not raw.strip():
+                    continue
+            text = normalise_text(raw, dirs=dirs)
             lines.extend(f"[{name}] {line}" for line in text.rstrip("\n").split("\n"))
         streams.clear()
 
@@ -324,8 +346,8 @@ def _stdin_hint(outputs: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mapping[str, Any]],
-                  *, dirs: Sequence[str], strict_images: bool, max_diff_lines: int
-                  ) -> CellResult:
+                  *, dirs: Sequence[str], strict_images: bool, max_diff_lines: int,
+                  ignore_warnings: bool = False) -> CellResult:
     head = _head(original)
     tags = _tags(original)
     for tag in _SKIP_TAGS:
@@ -338,8 +360,10 @@ def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mappi
     if not _ran(rerun):
         return CellResult(index, "differs", source_head=head,
                           note="not run in the re-run (the run stopped before it)")
-    old_lines, old_images = normalise_outputs(original.get("outputs", []), dirs=dirs)
-    new_lines, new_images = normalise_outputs(rerun.get("outputs", []), dirs=dirs)
+    old_lines, old_images = normalise_outputs(original.get("outputs", []), dirs=dirs,
+                                              ignore_warnings=ignore_warnings)
+    new_lines, new_images = normalise_outputs(rerun.get("outputs", []), dirs=dirs,
+                                              ignore_warnings=ignore_warnings)
     images_differ = old_images != new_images
     old_error = _first_error(original.get("outputs", []))
     new_error = _first_error(rerun.get("outputs", []))
@@ -356,6 +380,10 @@ def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mappi
         note = "images differ: " + ", ".join(sorted(set(old_images) ^ set(new_images)))
         return CellResult(index, "differs" if strict_images else "same", "", True, head,
                           note=note)
+    if ignore_warnings and normalise_outputs(original.get("outputs", []), dirs=dirs)[0] != \
+            normalise_outputs(rerun.get("outputs", []), dirs=dirs)[0]:
+        return CellResult(index, "same", "", False, head,
+                          note=_WARNINGS_NOTE)
     return CellResult(index, "same", "", False, head)
 
 
@@ -364,17 +392,130 @@ def _default_dir(notebook: str) -> Optional[str]:
     return str(path.resolve().parent) if path is not None and path.is_file() else None
 
 
+# -- the author's notebook directory -------------------------------------------------
+
+# An absolute path in output text: POSIX (/a/b) or Windows (C:\a\b, or C:\\a\\b in a repr).
+# Spaces end a path: a folder like "Google Drive" is not recognised (see infer_author_dirs).
+_ABS_PATH = re.compile(r"""(?<![\w.~<>/\\])(?:/|[A-Za-z]:\\{1,2})[^\s'"`()<>\[\]{},;:*?|]+""")
+_SEPARATORS = re.compile(r"/|\\{1,2}")
+# Never an author's notebook folder: where Python itself and installed packages live.
+_NOT_A_NOTEBOOK_DIR = re.compile(r"(?:^|[/\\])(?:site-packages|dist-packages|lib/python[\d.]*"
+                                 r"|ipykernel_\d+)(?:[/\\]|$)")
+
+
+def _output_texts(outputs: Sequence[Mapping[str, Any]]) -> List[str]:
+    """Every text of ``outputs`` that may name a path, tracebacks included."""
+    texts: List[str] = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            texts.append(_text(output.get("text", "")))
+        elif kind in ("execute_result", "display_data"):
+            texts.extend(_text(v) for m, v in (output.get("data", {}) or {}).items()
+                         if m not in _IMAGE_MIMES and isinstance(v, (str, list)))
+        elif kind == "error":
+            texts.append(str(output.get("evalue", "")))
+            texts.extend(_ANSI.sub("", str(line)) for line in output.get("traceback", []) or [])
+    return texts
+
+
+def _relative_tails(texts: Sequence[str], directory: str) -> List[str]:
+    """Relative paths that follow ``directory`` in ``texts`` (``dir/a/b`` → ``a/b``)."""
+    prefix = directory.rstrip("/\\")
+    tails: List[str] = []
+    for text in texts:
+        for match in _ABS_PATH.finditer(text):
+            path = match.group(0)
+            if path.startswith(prefix) and path[len(prefix):len(prefix) + 1] in ("/", "\\"):
+                tails.append("/".join(p for p in _SEPARATORS.split(path[len(prefix):]) if p))
+    return tails
+
+
+def _under(base: Optional[Path], tail: str) -> bool:
+    if base is None or ".." in tail.split("/"):
+        return False
+    try:
+        return (base / tail).exists()
+    except (OSError, ValueError):  # a name too long or otherwise invalid here
+        return False
+
+
+def infer_author_dirs(outputs: Sequence[Sequence[Mapping[str, Any]]], *,
+                      notebook_dir: Optional[str] = None, known: Sequence[str] = ()
+                      ) -> List[str]:
+    """Where the notebook's author ran it, read from absolute paths in its saved outputs.
+
+    A saved output such as ``/Users/ann/proj/nb/helpers.py`` names the author's notebook
+    folder ``/Users/ann/proj/nb`` when its tail (``helpers.py``) is a file or folder the
+    notebook has: one of ``known`` (relative paths, e.g. the files shipped with it or
+    those the re-run named in its work directory) or an existing path under
+    ``notebook_dir``. The longest such tail wins for each path; a prefix holding
+    ``site-packages`` or ``lib/pythonX.Y`` is never taken. Returns the prefixes found,
+    as written in the outputs (most frequent first), for masking as ``<NOTEBOOK_DIR>``.
+    Paths containing spaces are not recognised.
+    """
+    known_set = {k.strip("/") for k in known if k and k.strip("/")}
+    # every folder of a known file is known too (data/x.csv → data)
+    known_set |= {"/".join(k.split("/")[:i]) for k in list(known_set)
+                  for i in range(1, k.count("/") + 1)}
+    base = Path(notebook_dir).resolve() if notebook_dir else None
+
+    seen: Dict[str, bool] = {}
+
+    def exists(tail: str) -> bool:
+        if tail not in seen:
+            seen[tail] = tail in known_set or _under(base, tail)
+        return seen[tail]
+
+    votes: Dict[str, int] = {}
+    for cell_outputs in outputs:
+        for text in _output_texts(cell_outputs):
+            for match in _ABS_PATH.finditer(text):
+                path = match.group(0).rstrip(".")
+                # keep separators so the prefix is cut exactly as written
+                pieces = _SEPARATORS.split(path)
+                seps = _SEPARATORS.findall(path)
+                names = list(pieces)
+                for k in range(1, len(names)):
+                    tail_names = [n for n in names[k:] if n]
+                    if not tail_names or not exists("/".join(tail_names)):
+                        continue
+                    prefix = names[0] + "".join(s + n for s, n in zip(seps[:k - 1], names[1:k]))
+                    if prefix.strip("/\\") and not _NOT_A_NOTEBOOK_DIR.search(prefix) \
+                            and not re.fullmatch(r"[A-Za-z]:", prefix):
+                        votes[prefix] = votes.get(prefix, 0) + 1
+                    break  # the longest known tail decides for this path
+    return sorted(votes, key=lambda d: (-votes[d], d))
+
+
 def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: str = "",
                       strict_images: bool = False, original_dir: Optional[str] = None,
                       rerun_dir: Optional[str] = WORKDIR,
+                      shipped_files: Sequence[str] = (), ignore_warnings: bool = False,
                       max_diff_lines: int = 20) -> ReproductionReport:
     """Compare the saved outputs of ``original`` with those of the executed ``rerun``.
 
     ``original_dir`` (default: the directory of ``notebook`` when that is a file) and
-    ``rerun_dir`` (the container's work directory) are masked as ``<NOTEBOOK_DIR>``.
+    ``rerun_dir`` (the container's work directory) are masked as ``<NOTEBOOK_DIR>``, and
+    so is the author's notebook folder when saved outputs name it (see
+    :func:`infer_author_dirs`; ``shipped_files`` are the notebook's files, relative).
+    With ``ignore_warnings``, Python warnings on stderr (library deprecations, platform
+    notices) are left out of the comparison; a cell differing only by them is "same"
+    with a note.
     Only code cells appear in the report.
     """
-    dirs = [d for d in (original_dir or _default_dir(notebook), rerun_dir) if d]
+    notebook_dir = original_dir or _default_dir(notebook)
+    dirs = [d for d in (notebook_dir, rerun_dir) if d]
+    # The author's own folder, named in saved outputs (/Users/ann/nb/helpers.py), is
+    # this notebook's folder too; files the re-run names in its work dir are evidence.
+    rerun_outputs = [c.get("outputs", []) or [] for c in rerun.cells]
+    known = list(shipped_files)
+    if rerun_dir:
+        known += _relative_tails([t for o in rerun_outputs for t in _output_texts(o)],
+                                 rerun_dir)
+    dirs += [d for d in infer_author_dirs([c.get("outputs", []) or [] for c in original.cells],
+                                          notebook_dir=notebook_dir, known=known)
+             if d not in dirs]
     old_cells = [(i, c) for i, c in enumerate(original.cells) if INJECTED_TAG not in _tags(c)]
     new_cells = [c for c in rerun.cells if INJECTED_TAG not in _tags(c)]
     results: List[CellResult] = []
@@ -385,7 +526,8 @@ def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: s
         if counterpart is not None and counterpart.get("cell_type") != "code":
             counterpart = None  # the notebooks do not line up here
         result = _compare_cell(index, cell, counterpart, dirs=dirs,
-                               strict_images=strict_images, max_diff_lines=max_diff_lines)
+                               strict_images=strict_images, max_diff_lines=max_diff_lines,
+                               ignore_warnings=ignore_warnings)
         results.append(replace(result, execution_count=cell.get("execution_count")))
     reproduced = not any(r.status in ("differs", "error") for r in results)
     return ReproductionReport(reproduced=reproduced, cells=tuple(results), image=image,
@@ -410,7 +552,8 @@ def format_report(report: ReproductionReport, *, width: int = 60) -> str:
             f"{'cell':>4}  {'In [n]':<7} {'status':<8} {'img':<3}  source"]
     for cell in report.cells:
         image_mark = "≠" if cell.images_differ else ""
-        note = f"  ({cell.note})" if cell.note and cell.status != "same" else ""
+        shown = cell.status != "same" or cell.note == _WARNINGS_NOTE
+        note = f"  ({cell.note})" if cell.note and shown else ""
         rows.append(f"{cell.index:>4}  {_in(cell):<7} {cell.status:<8} {image_mark:<3}  "
                     f"{_one_line(cell.source_head, width)}{note}")
     for cell in report.failures:

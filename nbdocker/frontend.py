@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,7 @@ def dockerize(notebook: Optional[PathLike] = None, *, user_ns: Optional[Mapping[
               extra: Sequence[Union[str, Requirement]] = (),
               spec: Optional[EnvironmentSpec] = None, baseline: Collection[str] = (),
               engine: Optional[ContainerEngine] = None, html: bool = True,
+              ignore_warnings: bool = False,
               on_event: Optional[EventHandler] = None) -> DockerizeResult:
     """Capture the notebook and show (``dry_run``), build (default), run or verify it.
 
@@ -262,7 +264,8 @@ def dockerize(notebook: Optional[PathLike] = None, *, user_ns: Optional[Mapping[
     engine = engine or pipeline._default_engine()
     if verify:
         outcome = pipeline.verify(path, spec=spec, tag=tag, parameters=parameters,
-                                  base_image=base_image, engine=engine, on_event=on_event)
+                                  base_image=base_image, engine=engine,
+                                  ignore_warnings=ignore_warnings, on_event=on_event)
         return DockerizeResult(path, spec, "verify", tag=outcome.build.tag,
                                image_id=outcome.build.image_id,
                                base_image=outcome.build.base_image, report=outcome.report,
@@ -308,4 +311,10 @@ def _imports_of(req: Requirement) -> str:
     packages = query_interpreter(sys.executable).packages
     modules = sorted(m for m, dists in packages.items() if not m.startswith("_")
                      and any(canonicalize_name(d) == req.name for d in dists))
+    # Of what the distribution provides (matplotlib: matplotlib, mpl_toolkits, pylab),
+    # name what the notebook's reasons mention, else what this kernel has loaded.
+    mentioned = [m for m in modules
+                 if any(re.search(rf"(?<![\w.]){re.escape(m)}\b", r) for r in req.reasons)]
+    loaded = {name.split(".", 1)[0] for name in list(sys.modules)}
+    modules = mentioned or [m for m in modules if m in loaded] or modules
     return ", ".join(f"import {m}" for m in modules[:3]) or "; ".join(req.reasons[:1])

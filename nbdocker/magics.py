@@ -11,7 +11,8 @@ import sys
 from typing import Any, Callable, Collection, Optional
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
 
 from .events import Event, EventHandler
 from .console import format_error
@@ -20,6 +21,18 @@ from .exceptions import NbDockerError
 __all__ = ["NbDockerMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 _MAGICS = ("dockerize", "nbdocker_env")
+
+
+def parse_line(magic: Callable[..., Any], line: str) -> Any:
+    """The options of ``magic`` in ``line``, with quotes around a value removed.
+
+    IPython's own ``parse_argstring`` splits like Windows shells and keeps the quotes,
+    so ``--notebook "My analysis.ipynb"`` would name a file with quotes in its name.
+    Backslashes stay as typed (``C:\\work\\nb.ipynb``).
+    """
+    tokens = [t[1:-1] if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"" else t
+              for t in arg_split(line, posix=False)]
+    return magic.parser.parse_args(tokens)  # type: ignore[attr-defined]
 
 
 def show_error(exc: NbDockerError, stream: Any = None) -> None:
@@ -55,6 +68,8 @@ class NbDockerMagics(Magics):
               help="leave this distribution out of the image (repeatable)")
     @argument("--add", metavar="REQ", action="append", default=[],
               help="add a requirement, e.g. requests or requests==2.31 (repeatable)")
+    @argument("--ignore-warnings", action="store_true",
+              help="with --verify: leave Python warnings on stderr out of the comparison")
     @argument("--no-widget", action="store_true",
               help="plain text progress and output (headless kernels)")
     @argument("--panel", action="store_true", help="open the interactive panel instead")
@@ -68,7 +83,7 @@ class NbDockerMagics(Magics):
         from .frontend import dockerize
         from .parameters import parse_parameter_pairs
 
-        args = parse_argstring(self.dockerize, line)
+        args = parse_line(self.dockerize, line)
         user_ns = self._user_ns()
         try:
             if args.panel:
@@ -87,7 +102,7 @@ class NbDockerMagics(Magics):
                                    parameters=parse_parameter_pairs(args.parameter),
                                    exclude=args.exclude, extra=args.add,
                                    baseline=self.baseline, html=not args.no_widget,
-                                   on_event=on_event)
+                                   ignore_warnings=args.ignore_warnings, on_event=on_event)
             except BaseException:
                 finish(False)
                 raise
@@ -108,7 +123,7 @@ class NbDockerMagics(Magics):
         from .frontend import environment_summary
         from .notebook_path import find_notebook
 
-        args = parse_argstring(self.nbdocker_env, line)
+        args = parse_line(self.nbdocker_env, line)
         try:
             try:
                 path: Any = find_notebook(args.notebook, user_ns=self._user_ns())

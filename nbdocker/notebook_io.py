@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
 
+from ._atomic import atomic_writer
 from .exceptions import NotebookError
 
 if TYPE_CHECKING:  # nbformat costs ~0.1 s to import (jsonschema): only where needed
@@ -121,19 +121,8 @@ def atomic_write_text(path: PathLike, text: str) -> None:
     Readers see the old file or the new one, never half of one; the temp file is removed
     when anything fails.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_writer(path, text=True) as fh:
+        fh.write(text)
 
 
 def write_notebook_atomic(nb: "nbformat.NotebookNode", path: PathLike) -> None:

@@ -169,11 +169,12 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
            cell_timeout: Optional[float] = None, python: Optional[str] = None,
            base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
            spec: Optional[EnvironmentSpec] = None, tag: Optional[str] = None,
-           strict_images: bool = False,
+           strict_images: bool = False, ignore_warnings: bool = False,
            on_event: Optional[EventHandler] = None) -> VerifyOutcome:
     """capture (unless ``spec``) → build (or reuse) → run (errors allowed) → compare
     with saved outputs. Cells that drive nbdocker itself are skipped in both. With
-    ``strict_images`` a differing image makes its cell "differs"."""
+    ``strict_images`` a differing image makes its cell "differs"; ``ignore_warnings``
+    leaves Python warnings on stderr out of the comparison."""
     from .compare import compare_notebooks
     from .execute import run_in_container
 
@@ -189,7 +190,9 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
                                allow_errors=True, notebook_name=name, on_event=on_event)
     emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
     report = compare_notebooks(source, outcome.notebook, image=built.tag,
-                               notebook=str(notebook), strict_images=strict_images)
+                               notebook=str(notebook), strict_images=strict_images,
+                               ignore_warnings=ignore_warnings,
+                               shipped_files=[f.path for f in built.spec.files])
     emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
                          else "outputs differ", step=1, total=1))
     return VerifyOutcome(build=built, output=outcome.output, report=report)

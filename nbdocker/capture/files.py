@@ -8,12 +8,18 @@ Rules (all paths relative to the notebook's directory, POSIX):
 * files over ``max_file_size`` are left out with a warning;
 * a literal naming a *directory* (``"data"``, ``"data/"``, or the folder prefix of an
   f-string like ``f"data/{name}.csv"``) ships the files below it, at most
-  :data:`MAX_DIR_FILES` of them, skipping hidden folders, caches and secrets.
+  :data:`MAX_DIR_FILES` of them, skipping hidden folders, caches and secrets;
+* a literal holding a glob pattern (``glob("data/*.csv")``, ``!ls scripts/*.py``) ships
+  what it matches under the notebook's directory, shell-style (hidden files only when
+  the pattern says so), when the pattern has some literal text (``"*"`` alone is too
+  broad and ships nothing).
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Set
@@ -27,6 +33,9 @@ MAX_DIR_FILES = 1000
 # Folders never worth shipping from a data directory.
 _SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", "node_modules", ".venv", "venv",
                         ".tox", ".mypy_cache", ".pytest_cache"})
+_GLOB_MAGIC = re.compile(r"[*?\[]")
+# What is left of a pattern once wildcards, classes, separators and dots are removed.
+_WILDCARDS = re.compile(r"\[[^\]]*\]|[*?/.]")
 
 
 def is_refused_path(rel: str) -> bool:
@@ -148,7 +157,9 @@ class FileCollector:
                 continue
             path = self.root / rel
             try:
-                if path.is_file():
+                if _GLOB_MAGIC.search(rel) and not path.exists():
+                    self.add_glob(rel)
+                elif path.is_file():
                     self.add_file(rel, "data")
                 elif path.is_dir() and self._inside(path) not in (None, ""):
                     self.add_tree(rel, "data")
@@ -158,6 +169,27 @@ class FileCollector:
             rel = self.relative(prefix)
             if rel is not None and (self.root / rel).is_dir() and self._inside(self.root / rel) not in (None, ""):
                 self.add_tree(rel, "data")
+
+    def add_glob(self, pattern: str) -> List[str]:
+        """Ship what glob ``pattern`` (relative POSIX) matches below the root; returns
+        what shipped. A pattern of wildcards only (``*``, ``**/*``) ships nothing."""
+        if not _WILDCARDS.sub("", pattern):
+            return []
+        shipped: List[str] = []
+        base = glob.escape(str(self.root))
+        for match in sorted(glob.glob(os.path.join(base, pattern), recursive=True)):
+            rel = self._inside(Path(match))
+            if not rel or _SKIP_DIRS & set(PurePosixPath(rel).parts):
+                continue
+            if len(shipped) >= MAX_DIR_FILES:
+                self._warn(f"{pattern}: matches more than {MAX_DIR_FILES} files, "
+                           "the rest not shipped")
+                break
+            if Path(match).is_dir():
+                shipped += self.add_tree(rel, "data")
+            elif self.add_file(rel, "data"):
+                shipped.append(rel)
+        return shipped
 
     # -- local modules --------------------------------------------------------------
     def local_module(self, dotted: str) -> Optional[List[str]]:

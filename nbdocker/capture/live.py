@@ -87,21 +87,31 @@ def user_modules(user_ns: Mapping[str, Any], *, modules: Optional[Iterable[str]]
         return bool(top) and top.isidentifier() and not top.startswith("_") \
             and top not in skip and top != _SELF
 
-    for var, obj in sorted(user_ns.items(), key=lambda kv: kv[0]):
-        if var.startswith("_") or var in _IPYTHON_NAMES:
-            continue
+    def note(var: str, obj: Any, via: str = "") -> Optional[str]:
         where = _object_module(obj)
         if where is None:
-            continue
+            return None
         module, how = where
         top = module.split(".", 1)[0]
         if not keep(top):
-            continue
+            return None
         referenced.add(top)
         reason = (f"{var} is module {module}" if how == "module"
                   else f"{var} {how} {module}" if how == "from"
                   else f"{var}: instance of {type(obj).__qualname__} ({module})")
-        found.setdefault(top, []).append(reason)
+        found.setdefault(top, []).append(f"{via}{reason}")
+        return top
+
+    seen: Set[str] = set()
+    for var, obj in sorted(user_ns.items(), key=lambda kv: kv[0]):
+        if var.startswith("_") or var in _IPYTHON_NAMES:
+            continue
+        top = note(var, obj)
+        if top is not None and isinstance(obj, types.ModuleType):
+            # A helper module next to the notebook (import nsfg) uses numpy & co.
+            # itself; they were often imported before %load_ext (the baseline).
+            for name, value, via in _local_module_globals(obj, seen):
+                note(name, value, via=f"{via}: ")
     loaded = top_level_modules(sys.modules if modules is None else modules)
     base = set(baseline)
     for top in sorted(loaded):
@@ -109,6 +119,29 @@ def user_modules(user_ns: Mapping[str, Any], *, modules: Optional[Iterable[str]]
             found.setdefault(top, []).append(f"import {top} (loaded in this kernel)")
     return [LiveModule(name, tuple(reasons[:3]), name in referenced)
             for name, reasons in sorted(found.items())]
+
+
+def _is_user_code(module: types.ModuleType) -> bool:
+    """A module from a plain file (the notebook's helpers), not an installed package."""
+    origin = getattr(module, "__file__", None)
+    if not isinstance(origin, str) or module.__name__.split(".", 1)[0] == _SELF:
+        return False
+    return not {"site-packages", "dist-packages"} & set(Path(origin).parts)
+
+
+def _local_module_globals(module: types.ModuleType, seen: Set[str], depth: int = 3
+                          ) -> Iterable[Tuple[str, Any, str]]:
+    """(name, value, "module.name") for the globals of a user-code ``module`` and of the
+    user-code modules it imports, ``depth`` levels deep; each module is read once."""
+    if depth <= 0 or module.__name__ in seen or not _is_user_code(module):
+        return
+    seen.add(module.__name__)
+    for name, value in sorted(vars(module).items(), key=lambda kv: kv[0]):
+        if name.startswith("__"):
+            continue
+        yield name, value, module.__name__
+        if isinstance(value, types.ModuleType):
+            yield from _local_module_globals(value, seen, depth - 1)
 
 
 # The kernel machinery, and what nbdocker loads itself (its lazy imports land in

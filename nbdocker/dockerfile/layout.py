@@ -68,8 +68,12 @@ def _nbdocker_version() -> str:
 def default_tag(spec: EnvironmentSpec) -> str:
     """``nbdocker/<notebook stem, lower-cased and sanitised>:<first 12 of spec hash>``."""
     stem = re.sub(r"[^a-z0-9._-]+", "-", spec.notebook_stem.lower())
-    stem = re.sub(r"^[._-]+|[._-]+$", "", stem) or "notebook"
-    return f"nbdocker/{stem[:100]}:{spec.content_hash()[:12]}"
+    # Docker allows ".", "_", "__" or a run of "-" between alphanumerics, nothing mixed:
+    # "5. KNN" must become "5-knn", not "5.-knn" (an invalid reference).
+    stem = re.sub(r"[._-]{2,}", lambda m: m.group(0) if m.group(0) == "__"
+                  or set(m.group(0)) == {"-"} else "-", stem)
+    stem = re.sub(r"^[._-]+|[._-]+$", "", stem[:100]) or "notebook"
+    return f"nbdocker/{stem}:{spec.content_hash()[:12]}"
 
 
 def image_labels(spec: EnvironmentSpec, base_image: Optional[str] = None) -> Dict[str, str]:

@@ -13,7 +13,6 @@ import io
 import os
 import re
 import tarfile
-import tempfile
 import threading
 from collections import deque
 from pathlib import PurePosixPath
@@ -23,6 +22,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from .._atomic import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineError, EngineUnavailable, ImageNotFound, RegistryError
 from ..secrets import redact_text
@@ -390,17 +390,9 @@ class DockerEngine(ContainerEngine):
     def save_image(self, ref: str, path: str) -> None:
         """``docker save`` ``ref`` into ``path``, written atomically (temp + rename)."""
         image = self._call(ref, self.client.images.get, ref)
-        target = os.path.abspath(path)
-        fd, tmp = tempfile.mkstemp(prefix=".nbdocker-save-", dir=os.path.dirname(target))
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in self._call(f"save {ref}", image.save, named=True):
-                    out.write(chunk)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_writer(os.path.abspath(path)) as out:
+            for chunk in self._call(f"save {ref}", image.save, named=True):
+                out.write(chunk)
 
     def load_image(self, path: str) -> List[str]:
         """``docker load`` the tarball at ``path``; the tags it held (ids if untagged)."""

@@ -78,3 +78,24 @@ def test_write_notebook_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
     write_notebook_atomic(loaded, nb)
     assert read_notebook(nb).cells[0].source == "x = 2"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["nb.ipynb"]
+
+
+def test_atomic_writes_get_a_normal_file_mode(tmp_path: Path) -> None:
+    """mkstemp's 0600 must not leak into the user's files."""
+    import os
+    import stat
+
+    from nbdocker.notebook_io import atomic_write_text
+
+    new = tmp_path / "new.txt"
+    old_umask = os.umask(0o022)
+    try:
+        atomic_write_text(new, "x")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644
+    kept = tmp_path / "kept.txt"
+    kept.write_text("a")
+    kept.chmod(0o640)
+    atomic_write_text(kept, "b")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "b"

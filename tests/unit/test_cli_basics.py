@@ -35,7 +35,7 @@ def test_missing_notebook_is_one_line_exit_2(tmp_path, command):
     assert proc.stderr.count("\n") == 1 and "nope.ipynb" in proc.stderr
 
 
-def test_verify_passes_strict_images_through(monkeypatch, tmp_path, capsys):
+def test_verify_passes_comparison_options_through(monkeypatch, tmp_path, capsys):
     from types import SimpleNamespace
 
     from nbdocker import pipeline
@@ -49,5 +49,7 @@ def test_verify_passes_strict_images_through(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(pipeline, "verify", fake_verify)
     assert main(["verify", "nb.ipynb", "--strict-images", "--json"]) == 1
-    assert seen["strict_images"] is True
-    assert capsys.readouterr().out == '{"reproduced": false}\n'
+    assert seen["strict_images"] is True and seen["ignore_warnings"] is False
+    assert main(["verify", "nb.ipynb", "--ignore-warnings", "--json"]) == 1
+    assert seen["strict_images"] is False and seen["ignore_warnings"] is True
+    assert capsys.readouterr().out == '{"reproduced": false}\n' * 2

@@ -185,3 +185,26 @@ def test_build_with_the_progress_widget(shell: InteractiveShell, notebook: Path,
     (view,) = views
     assert shown == [view.widget]
     assert view.bar.value == 1.0 and view.bar.bar_style == "success" and view.events > 2
+
+
+@pytest.mark.parametrize("quote", ["'", '"'])
+def test_quoted_notebook_path_with_spaces(shell: InteractiveShell, tmp_path: Path,
+                                          quote: str) -> None:
+    notebook = tmp_path / "5. My analysis.ipynb"
+    shutil.copy(FIXTURES / "dryrun.ipynb", notebook)
+    result = shell.run_line_magic(
+        "dockerize", f"--dry-run --no-widget --notebook {quote}{notebook}{quote}")
+    assert isinstance(result, DockerizeResult)
+    assert result.spec.notebook == notebook.name
+
+
+def test_parse_line_unquotes_values_and_keeps_backslashes() -> None:
+    from nbdocker.magics import NbDockerMagics, parse_line
+
+    args = parse_line(NbDockerMagics.dockerize,
+                      r'''--notebook "C:\work\my nb.ipynb" -p title 'a b' -p n 3 --tag x''')
+    assert args.notebook == r"C:\work\my nb.ipynb"
+    assert args.parameter == [["title", "a b"], ["n", "3"]]
+    assert args.tag == "x"
+    # a quote inside a value is the user's, and stays
+    assert parse_line(NbDockerMagics.dockerize, "--tag it's").tag == "it's"
