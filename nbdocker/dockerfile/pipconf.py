@@ -24,10 +24,11 @@ __all__ = ["BuildOptions", "discover_build_options", "pip_config_files", "read_p
            "INSTALLERS"]
 
 INSTALLERS = ("pip", "uv")
-# pip, because uv was not faster like-for-like on the numpy+pandas benchmark (both
-# compiling bytecode, same proxy): downloads and bytecode compilation dominate, and uv
-# itself costs a download. NBDOCKER_INSTALLER=uv opts in (pip stays its fallback).
-DEFAULT_INSTALLER = "pip"
+# uv, because it was faster in 4 of 5 cold numpy+pandas builds (median uv/pip 0.85,
+# benchmarks/build.py); downloads and bytecode compilation dominate either way. Every uv
+# step falls back to pip when uv cannot be installed or fails; NBDOCKER_INSTALLER=pip
+# opts out.
+DEFAULT_INSTALLER = "uv"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class BuildOptions:
     ``ca_bundle`` is a host path whose content is copied into the builder stage;
     ``index_url``/``extra_index_urls`` are http(s) URLs written into the builder's
     pip.conf (and uv.toml); ``trusted_hosts`` pip's ``trusted-host`` values;
-    ``installer`` is ``"pip"`` (default) or ``"uv"`` (with pip as its fallback).
+    ``installer`` is ``"uv"`` (default; pip is its fallback) or ``"pip"``.
     """
 
     ca_bundle: Optional[str] = None
@@ -108,7 +109,7 @@ def discover_build_options(env: Optional[Mapping[str, str]] = None,
     ``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE`` (pip's own precedence, then what requests
     and OpenSSL read). Index URLs: ``PIP_INDEX_URL`` / ``PIP_EXTRA_INDEX_URL`` override
     pip's ``index-url`` / ``extra-index-url``; only http(s) URLs are kept.
-    ``installer`` defaults to ``NBDOCKER_INSTALLER``, else pip.
+    ``installer`` defaults to ``NBDOCKER_INSTALLER``, else uv.
     """
     env = os.environ if env is None else env
     files = pip_config_files(env) if config_files is None else list(config_files)
