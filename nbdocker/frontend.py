@@ -100,17 +100,21 @@ def _h(text: Any) -> str:
 
 def requirements_html(spec: EnvironmentSpec) -> str:
     """An HTML table of the direct requirements (package, version, why)."""
+    # JupyterLab right-aligns table cells (numbers); this table is text: align it left.
+    td = "<td style='text-align:left'>"
     rows = "".join(
-        f"<tr><td><code>{_h(r.name)}</code></td><td>{_h(r.version or r.specifier or 'unpinned')}"
-        f"</td><td>{_h('; '.join(r.reasons[:3]))}</td></tr>" for r in spec.direct_requirements)
+        f"<tr>{td}<code>{_h(r.name)}</code></td>{td}{_h(r.version or r.specifier or 'unpinned')}"
+        f"</td>{td}{_h('; '.join(r.reasons[:3]))}</td></tr>" for r in spec.direct_requirements)
     rows += "".join(
-        f"<tr><td><code>{_h(u.pypi_name or u.module)}</code></td><td>unpinned (not installed)"
-        f"</td><td>{_h('; '.join(u.reasons[:3]))}</td></tr>" for u in spec.unresolved)
+        f"<tr>{td}<code>{_h(u.pypi_name or u.module)}</code></td>{td}unpinned (not installed)"
+        f"</td>{td}{_h('; '.join(u.reasons[:3]))}</td></tr>" for u in spec.unresolved)
     locked = len(spec.requirements) - len(spec.direct_requirements)
     foot = f"<p>+ {locked} transitive requirements locked</p>" if locked else ""
     warn = "".join(f"<li>{_h(w)}</li>" for w in spec.warnings)
     return (f"<p>Python {_h(spec.python.version)} ({_h(spec.python.implementation)})</p>"
-            "<table><thead><tr><th>package</th><th>version</th><th>why</th></tr></thead>"
+            "<table><thead><tr><th style='text-align:left'>package</th>"
+            "<th style='text-align:left'>version</th><th style='text-align:left'>why</th></tr>"
+            "</thead>"
             f"<tbody>{rows}</tbody></table>{foot}"
             + (f"<details><summary>warnings</summary><ul>{warn}</ul></details>" if warn else ""))
 

@@ -8,7 +8,8 @@ is shown as one message, without a traceback, and the magic returns None.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Collection, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Collection, Iterator, MutableSet, Optional, Set
 
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
@@ -40,13 +41,31 @@ def show_error(exc: NbDockerError, stream: Any = None) -> None:
     print(format_error(exc), file=stream or sys.stderr)
 
 
+@contextmanager
+def own_imports(into: MutableSet[str]) -> Iterator[None]:
+    """Add to ``into`` the top-level modules first loaded while the block runs.
+
+    nbdocker's own work loads modules lazily (nbformat's validator pulls in jsonschema
+    and its optional format plugins, the engine client requests/urllib3/socks): left in
+    ``sys.modules`` they would read as "loaded in this kernel" to the next capture.
+    """
+    from .capture.live import top_level_modules
+
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        into.update(top_level_modules([m for m in list(sys.modules) if m not in before]))
+
+
 @magics_class
 class NbDockerMagics(Magics):
-    """The magics; ``baseline`` = top-level modules loaded before the user's code."""
+    """The magics; ``baseline`` = top-level modules loaded before the user's code, plus
+    those nbdocker's own runs loaded since (see :func:`own_imports`)."""
 
     def __init__(self, shell: Any = None, baseline: Collection[str] = ()) -> None:
         super().__init__(shell)
-        self.baseline = frozenset(baseline)
+        self.baseline: Set[str] = set(baseline)
 
     def _user_ns(self) -> dict:
         return self.shell.user_ns if self.shell is not None else {}
@@ -80,18 +99,23 @@ class NbDockerMagics(Magics):
         ``--verify`` re-runs the notebook file on disk: save the notebook first. Cells
         that load or call nbdocker are skipped in the container.
         """
+        args = parse_line(self.dockerize, line)
+        with own_imports(self.baseline):
+            return self._dockerize(args, self._user_ns())
+
+    def _dockerize(self, args: Any, user_ns: dict) -> Any:
         from .frontend import dockerize
         from .parameters import parse_parameter_pairs
 
-        args = parse_line(self.dockerize, line)
-        user_ns = self._user_ns()
         try:
             if args.panel:
                 from .widgets import DockerizePanel
 
-                return DockerizePanel(args.notebook, user_ns=user_ns, baseline=self.baseline,
+                # Its jobs run later, in a thread: the panel adds what they load itself.
+                return DockerizePanel(args.notebook, user_ns=user_ns, baseline=frozenset(self.baseline),
                                       base_image=args.base_image, tag=args.tag,
-                                      parameters=parse_parameter_pairs(args.parameter))
+                                      parameters=parse_parameter_pairs(args.parameter),
+                                      own_modules=self.baseline)
             action = "run" if args.run else "verify" if args.verify else "build"
             on_event, finish = (None, _noop) if args.dry_run else _renderer(args.no_widget,
                                                                             action)
@@ -101,7 +125,8 @@ class NbDockerMagics(Magics):
                                    base_image=args.base_image,
                                    parameters=parse_parameter_pairs(args.parameter),
                                    exclude=args.exclude, extra=args.add,
-                                   baseline=self.baseline, html=not args.no_widget,
+                                   baseline=frozenset(self.baseline),
+                                   html=not args.no_widget,
                                    ignore_warnings=args.ignore_warnings, on_event=on_event)
             except BaseException:
                 finish(False)
@@ -119,17 +144,21 @@ class NbDockerMagics(Magics):
     def nbdocker_env(self, line: str = "") -> None:
         """watermark-style summary: Python, platform and the distributions in use, by
         distribution name (``scikit-learn 1.4.0  import sklearn``)."""
+        args = parse_line(self.nbdocker_env, line)
+        with own_imports(self.baseline):
+            self._nbdocker_env(args)
+
+    def _nbdocker_env(self, args: Any) -> None:
         from .capture.live import capture_live
         from .frontend import environment_summary
         from .notebook_path import find_notebook
 
-        args = parse_line(self.nbdocker_env, line)
         try:
             try:
                 path: Any = find_notebook(args.notebook, user_ns=self._user_ns())
             except NbDockerError:
                 path = None  # no notebook file known: the live kernel alone still tells
-            spec = capture_live(path, self._user_ns(), baseline=self.baseline)
+            spec = capture_live(path, self._user_ns(), baseline=frozenset(self.baseline))
             print(environment_summary(spec, transitive=args.all))
         except NbDockerError as exc:
             show_error(exc)

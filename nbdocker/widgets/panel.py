@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import html
 import threading
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Collection, Dict, List, Mapping, MutableSet, Optional, Union
 
 import ipywidgets as w
 
@@ -31,19 +32,23 @@ PipelineFn = Callable[..., Any]  # the signature of nbdocker.frontend.dockerize
 class DockerizePanel:
     """See the module docstring. ``panel.widget`` is the root widget (the panel also
     displays itself); ``panel.result`` holds the last job's DockerizeResult and
-    ``panel.error`` the last error (None after a success)."""
+    ``panel.error`` the last error (None after a success). ``own_modules``, when given,
+    receives the top-level modules the jobs loaded (nbdocker's own, not the notebook's;
+    the magics pass their baseline so later captures leave them out)."""
 
     def __init__(self, notebook: Optional[Union[str, Path]] = None, *,
                  spec: Optional[EnvironmentSpec] = None,
                  user_ns: Optional[Mapping[str, Any]] = None, baseline: Collection[str] = (),
                  engine: Optional[ContainerEngine] = None, pipeline: Optional[PipelineFn] = None,
                  base_image: Optional[str] = None, tag: Optional[str] = None,
-                 parameters: Optional[Mapping[str, Any]] = None) -> None:
+                 parameters: Optional[Mapping[str, Any]] = None,
+                 own_modules: Optional[MutableSet[str]] = None) -> None:
         from ..frontend import dockerize
 
         self.engine = engine
         self.tag = tag
         self.parameters = dict(parameters or {})
+        self.own_modules = own_modules
         self._pipeline: PipelineFn = pipeline or dockerize
         self._thread: Optional[threading.Thread] = None
         self.result: Any = None
@@ -191,9 +196,13 @@ class DockerizePanel:
 
     def _job(self, action: str, kwargs: Dict[str, Any]) -> None:
         from ..frontend import outcome_html
+        from ..magics import own_imports
 
         try:
-            self.result = self._pipeline(self.notebook, **kwargs)
+            with ExitStack() as stack:
+                if self.own_modules is not None:
+                    stack.enter_context(own_imports(self.own_modules))
+                self.result = self._pipeline(self.notebook, **kwargs)
             self.report.value = outcome_html(self.result)
             self.progress.finish(True, f"{action} done")
         except NbDockerError as exc:

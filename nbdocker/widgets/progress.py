@@ -27,15 +27,27 @@ PLANS = {
 }
 
 
+# The log box: ``column-reverse`` keeps a scroll box pinned to its end, so the newest
+# line shows without any JavaScript (a Textarea stays scrolled to the top, and its
+# disabled text cannot be selected to copy an error). The <pre> must not scroll itself
+# (JupyterLab's stylesheet gives rendered <pre> overflow:auto): the box does.
+_LOG_BOX = ("<div style='display:flex;flex-direction:column-reverse;max-height:14em;"
+            "overflow:auto'><pre style='margin:0;overflow:visible;max-height:none;"
+            "white-space:pre-wrap;word-break:break-all;font-size:var(--jp-code-font-size,12px)'>"
+            "{}</pre></div>")
+# One line, cut with an ellipsis: a wrapping status would squeeze the bar beside it.
+_STATUS = ("<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis'"
+           " title='{title}'>{html}</div>")
+
+
 class ProgressView:
-    """Bar + status + log (an Accordion holding a read-only Textarea)."""
+    """Bar + status + log (an Accordion holding an auto-scrolling HTML ``<pre>``)."""
 
     def __init__(self, plan: Sequence[Phase] = PLANS["verify"], *, max_lines: int = 300) -> None:
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="nbdocker",
-                                   layout=w.Layout(width="50%"))
-        self.status = w.HTML("")
-        self.log = w.Textarea(value="", disabled=True,
-                              layout=w.Layout(width="100%", height="14em"))
+                                   layout=w.Layout(width="50%", flex="0 0 auto"))
+        self.status = w.HTML("", layout=w.Layout(flex="1 1 0%", min_width="0"))
+        self.log = w.HTML(_LOG_BOX.format(""), layout=w.Layout(width="auto"))
         self.accordion = w.Accordion(children=[self.log], selected_index=None)
         self.accordion.set_title(0, "log")
         self.widget = w.VBox([w.HBox([self.bar, self.status]), self.accordion])
@@ -50,10 +62,10 @@ class ProgressView:
         with self._lock:
             self.plan = tuple(plan)
             self._lines.clear()
-            self.log.value = ""
+            self.log.value = _LOG_BOX.format("")
             self.bar.value = 0.0
             self.bar.bar_style = ""
-            self.status.value = ""
+            self._set_status("")
 
     def finish(self, ok: bool, message: str = "") -> None:
         """Mark the job done (green, full) or failed (red, with ``message``)."""
@@ -61,11 +73,10 @@ class ProgressView:
             if ok:
                 self.bar.value = 1.0
                 self.bar.bar_style = "success"
-                self.status.value = html.escape(message or "done")
+                self._set_status(message or "done")
             else:
                 self.bar.bar_style = "danger"
-                self.status.value = (f"<span style='color:#b00'>{html.escape(message)}</span>"
-                                     if message else "<span style='color:#b00'>failed</span>")
+                self._set_status(message or "failed", color="#b00")
 
     def append(self, line: str) -> None:
         """Add one line to the log."""
@@ -81,7 +92,7 @@ class ProgressView:
                 return
             if event.kind == "warning":
                 self._append(f"warning: {event.message}")
-                self.status.value = f"<span style='color:#a60'>{html.escape(event.message)}</span>"
+                self._set_status(event.message, color="#a60")
                 return
             fraction = 1.0 if event.kind == "done" else event.fraction
             self._advance(event.phase, fraction)
@@ -89,7 +100,7 @@ class ProgressView:
                 label = f"[{event.phase.value}] " + (
                     f"{event.step}/{event.total} " if event.step is not None and event.total else "")
                 self._append(label + event.message)
-                self.status.value = html.escape(label + event.message)[:200]
+                self._set_status(label + event.message)
 
     def _advance(self, phase: Phase, fraction: Optional[float]) -> None:
         if phase not in self.plan or fraction is None:
@@ -98,6 +109,19 @@ class ProgressView:
         value = (self.plan.index(phase) + fraction) * share
         self.bar.value = max(self.bar.value, min(1.0, value))
 
+    @property
+    def text(self) -> str:
+        """The log as plain text (the widget holds it escaped, in HTML)."""
+        with self._lock:
+            return "\n".join(self._lines)
+
     def _append(self, line: str) -> None:
         self._lines.append(line.rstrip("\n"))
-        self.log.value = "\n".join(self._lines)
+        self.log.value = _LOG_BOX.format(html.escape("\n".join(self._lines)))
+
+    def _set_status(self, text: str, color: str = "") -> None:
+        text = text[:300]
+        body = html.escape(text)
+        if color:
+            body = f"<span style='color:{color}'>{body}</span>"
+        self.status.value = _STATUS.format(title=html.escape(text, quote=True), html=body)
