@@ -345,6 +345,16 @@ def _stdin_hint(outputs: Sequence[Mapping[str, Any]]) -> str:
     return ""
 
 
+# Errors that usually follow an earlier failed cell: the name, attribute or import it
+# should have provided is missing (ModuleNotFoundError is a cause of its own).
+_CASCADE_ERRORS = frozenset({"NameError", "AttributeError", "ImportError"})
+
+
+def _follows_earlier_error(rerun: Mapping[str, Any]) -> bool:
+    error = _first_error(rerun.get("outputs", []) or [])
+    return error is not None and str(error.get("ename", "")) in _CASCADE_ERRORS
+
+
 def _compare_cell(index: int, original: Mapping[str, Any], rerun: Optional[Mapping[str, Any]],
                   *, dirs: Sequence[str], strict_images: bool, max_diff_lines: int,
                   ignore_warnings: bool = False) -> CellResult:
@@ -502,6 +512,9 @@ def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: s
     With ``ignore_warnings``, Python warnings on stderr (library deprecations, platform
     notices) are left out of the comparison; a cell differing only by them is "same"
     with a note.
+    A cell whose re-run raised ``NameError``, ``AttributeError`` or ``ImportError`` after
+    an earlier cell already failed keeps its "error" status, with a note naming the first
+    failed cell ("probably follows the error in cell N").
     Only code cells appear in the report.
     """
     notebook_dir = original_dir or _default_dir(notebook)
@@ -519,6 +532,7 @@ def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: s
     old_cells = [(i, c) for i, c in enumerate(original.cells) if INJECTED_TAG not in _tags(c)]
     new_cells = [c for c in rerun.cells if INJECTED_TAG not in _tags(c)]
     results: List[CellResult] = []
+    first_error: Optional[int] = None  # index of the first cell whose status is "error"
     for position, (index, cell) in enumerate(old_cells):
         if cell.get("cell_type") != "code":
             continue
@@ -528,6 +542,13 @@ def compare_notebooks(original: Any, rerun: Any, *, image: str = "", notebook: s
         result = _compare_cell(index, cell, counterpart, dirs=dirs,
                                strict_images=strict_images, max_diff_lines=max_diff_lines,
                                ignore_warnings=ignore_warnings)
+        if result.status == "error" and counterpart is not None:
+            if first_error is None:
+                first_error = index
+            elif _follows_earlier_error(counterpart):
+                # A name the failed cell should have defined: a consequence, not a cause.
+                result = replace(result, note=f"{result.note}; probably follows the error in "
+                                              f"cell {first_error}")
         results.append(replace(result, execution_count=cell.get("execution_count")))
     reproduced = not any(r.status in ("differs", "error") for r in results)
     return ReproductionReport(reproduced=reproduced, cells=tuple(results), image=image,

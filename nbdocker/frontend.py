@@ -26,6 +26,7 @@ from .engine.base import ContainerEngine
 from .events import Event, EventHandler, Phase, emit
 from .exceptions import InputError
 from .spec import EnvironmentSpec, Requirement
+from .summary import NO_REQUIREMENTS
 
 __all__ = ["DockerizeResult", "dockerize", "capture_for_kernel", "apply_changes",
            "parse_extra", "environment_summary", "result_html", "requirements_html",
@@ -39,7 +40,8 @@ MANUAL_REASON = "added by hand"
 class DockerizeResult:
     """What one ``%dockerize`` did. Usable in the next cell as ``_``.
 
-    ``dockerfile`` is set for a dry run; ``tag``/``image_id`` once an image exists;
+    ``dockerfile`` is set for a dry run, and ``tag`` is then the tag a build would
+    give the image; ``tag``/``image_id`` name the image once it exists;
     ``run`` is the :class:`~nbdocker.execute.RunOutcome` of ``--run``; ``report`` the
     :class:`~nbdocker.compare.ReproductionReport` of ``--verify`` and ``output`` the
     executed notebook's path. ``html=False`` (``--no-widget``) keeps the cell output
@@ -70,7 +72,9 @@ class DockerizeResult:
         parts = [format_spec(self.spec)]
         if self.dockerfile is not None:
             parts += ["", "Dockerfile:", "", self.dockerfile.rstrip("\n")]
-        if self.tag:
+        if self.tag and self.action == "dry-run":
+            parts += ["", f"image tag: {self.tag} (dry run: nothing built)"]
+        elif self.tag:
             parts += ["", f"image: {self.tag}" + (f" ({self.image_id})" if self.image_id else "")]
         if self.run is not None and self.output is not None:
             parts.append(f"executed notebook: {self.output}")
@@ -111,11 +115,11 @@ def requirements_html(spec: EnvironmentSpec) -> str:
     locked = len(spec.requirements) - len(spec.direct_requirements)
     foot = f"<p>+ {locked} transitive requirements locked</p>" if locked else ""
     warn = "".join(f"<li>{_h(w)}</li>" for w in spec.warnings)
+    table = ("<table><thead><tr><th style='text-align:left'>package</th>"
+             "<th style='text-align:left'>version</th><th style='text-align:left'>why</th></tr>"
+             f"</thead><tbody>{rows}</tbody></table>" if rows else f"<p>{_h(NO_REQUIREMENTS)}</p>")
     return (f"<p>Python {_h(spec.python.version)} ({_h(spec.python.implementation)})</p>"
-            "<table><thead><tr><th style='text-align:left'>package</th>"
-            "<th style='text-align:left'>version</th><th style='text-align:left'>why</th></tr>"
-            "</thead>"
-            f"<tbody>{rows}</tbody></table>{foot}"
+            f"{table}{foot}"
             + (f"<details><summary>warnings</summary><ul>{warn}</ul></details>" if warn else ""))
 
 
@@ -127,16 +131,20 @@ def report_html(report: Any) -> str:
     out = [f"<p>{verdict}: {counts['same']} same, {counts['differs']} differ, "
            f"{counts['error']} error, {counts['skipped']} skipped</p>"]
     for cell in report.failures:
+        # the note ("re-run raised …; probably follows the error in cell 2") with the diff
+        note = f" ({_h(cell.note)})" if cell.note and cell.diff else ""
         out.append(f"<details open><summary>cell {cell.index} {_h(cell.status)}: "
                    f"<code>{_h(cell.source_head.splitlines()[0] if cell.source_head else '')}"
-                   f"</code></summary><pre>{_h(cell.diff or cell.note)}</pre></details>")
+                   f"</code>{note}</summary><pre>{_h(cell.diff or cell.note)}</pre></details>")
     return "".join(out)
 
 
 def outcome_html(result: DockerizeResult) -> str:
     """The image, the reproduction summary (with diffs) and the executed notebook."""
     parts = []
-    if result.tag:
+    if result.tag and result.action == "dry-run":
+        parts.append(f"<p>image tag <code>{_h(result.tag)}</code> (dry run: nothing built)</p>")
+    elif result.tag:
         parts.append(f"<p>image <code>{_h(result.tag)}</code></p>")
     if result.report is not None:
         parts.append(report_html(result.report))
@@ -262,8 +270,10 @@ def dockerize(notebook: Optional[PathLike] = None, *, user_ns: Optional[Mapping[
     spec = apply_changes(spec, exclude=exclude, extra=extra)
     if dry_run:
         from .baseimage import resolve_base_image
+        from .dockerfile import default_tag
 
         return DockerizeResult(path, spec, "dry-run", pipeline.dockerfile(spec, base_image=base_image),
+                               tag=tag or default_tag(spec),
                                base_image=resolve_base_image(spec, base_image), html=html)
     engine = engine or pipeline._default_engine()
     if verify:

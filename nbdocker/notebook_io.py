@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
 
@@ -54,8 +56,10 @@ def load_notebook_json(path: PathLike) -> Dict[str, Any]:
     """The notebook's JSON as a dict, after the checks every reader needs.
 
     Missing file, non-JSON, nbformat v3 or older (or newer than v4) and non-Python
-    kernels raise :class:`NotebookError`. No schema validation and no nbformat import:
-    this is the fast path static capture uses on big notebooks.
+    kernels raise :class:`NotebookError`; a Jupytext text notebook (``.py`` percent
+    script, ``.md``) is refused with the ``jupytext --to ipynb`` command that converts
+    it. No schema validation and no nbformat import: this is the fast path static
+    capture uses on big notebooks.
     """
     p = Path(path)
     if not p.exists():
@@ -69,6 +73,10 @@ def load_notebook_json(path: PathLike) -> Dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
+        if _looks_like_jupytext(text, p.suffix):
+            raise NotebookError(
+                f"{p} looks like a Jupytext notebook (text, not .ipynb JSON): convert it with "
+                f"`jupytext --to ipynb {shlex.quote(p.name)}` first") from None
         raise NotebookError(f"{p} is not a notebook (invalid JSON: {exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
         raise NotebookError(f"{p} is not a notebook (no 'cells')")
@@ -85,6 +93,24 @@ def load_notebook_json(path: PathLike) -> Dict[str, Any]:
     if language is not None and language.lower() not in _PYTHON_LANGUAGES:
         raise NotebookError(f"{p} uses a {language} kernel; nbdocker supports Python notebooks only")
     return data
+
+
+# Jupytext's text notebooks: a YAML header in comments ("# ---" then "# jupyter:"),
+# percent-format cells ("# %%"), or Markdown front matter naming jupyter / jupytext.
+_JUPYTEXT_HEADER = re.compile(r"\A(?:#!.*\n)?(?:#.*coding[:=].*\n)?\s*# ---\s*$", re.M)
+_PERCENT_CELL = re.compile(r"^# ?%%(?:\s|$)", re.M)
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*$", re.S | re.M)
+_MARKDOWN_SUFFIXES = (".md", ".markdown", ".rmd", ".qmd", ".myst", ".mystnb", ".mnb")
+
+
+def _looks_like_jupytext(text: str, suffix: str) -> bool:
+    """True for a Jupytext text notebook (``.py`` percent/light script, ``.md`` & co)."""
+    text = text.lstrip("\ufeff")
+    if suffix.lower() in _MARKDOWN_SUFFIXES:
+        front = _FRONT_MATTER.match(text.lstrip())
+        return bool(front and re.search(r"^\s*(?:jupyter|jupytext|kernelspec):", front.group(1),
+                                        re.M))
+    return bool(_JUPYTEXT_HEADER.match(text) or _PERCENT_CELL.search(text))
 
 
 def _language(nb: Any) -> Union[str, None]:

@@ -6,7 +6,10 @@ from typing import List, Sequence
 
 from .spec import EnvironmentSpec
 
-__all__ = ["format_spec", "format_table"]
+__all__ = ["NO_REQUIREMENTS", "format_spec", "format_table"]
+
+# What every front end says instead of an empty requirements table.
+NO_REQUIREMENTS = "no third-party requirements"
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -31,8 +34,7 @@ def format_spec(spec: EnvironmentSpec, *, transitive: bool = False) -> str:
     rows = [(r.name, r.version or (r.specifier or "(unpinned)"),
              "; ".join(r.reasons[:3]) + (" …" if len(r.reasons) > 3 else ""))
             for r in reqs]
-    out.append(format_table(("package", "version", "why"), rows) if rows
-               else "no third-party requirements")
+    out.append(format_table(("package", "version", "why"), rows) if rows else NO_REQUIREMENTS)
     hidden = len(spec.requirements) - len(reqs)
     if hidden:
         out.append(f"(+ {hidden} transitive requirements locked; --json shows them all)")

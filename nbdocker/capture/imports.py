@@ -250,6 +250,11 @@ class _Walker(ast.NodeVisitor):
             ext = args.strip().split(" ")[0] if args.strip() else ""
             if ext and ext not in _IPYTHON_EXTENSIONS:
                 self.add(ext, "import", shown)
+        elif name in ("matplotlib", "pylab"):
+            # Both import matplotlib (and %pylab numpy too); they fail without it.
+            self.add("matplotlib", "import", shown)
+            if name == "pylab":
+                self.add("numpy", "import", shown)
         elif name in _PYTHON_LINE_MAGICS:
             self._python(_strip_magic_options(args), shown)
 

@@ -9,8 +9,9 @@ Two live sources add to the static read of the notebook file:
   user imported (pandas loads dateutil), so it is thinned: standard library, private
   names, modules that were already loaded when ``%load_ext nbdocker`` ran (the
   *baseline*), distributions in the dependency closure of the kernel machinery
-  (ipykernel, IPython, jupyter-client, ipywidgets) and distributions that a direct
-  requirement already pulls in are dropped. What the namespace names is always kept.
+  (ipykernel, IPython, jupyter-client, ipywidgets; run-time extras included, such as
+  jsonschema's format checkers, which it imports whenever they are installed) and
+  distributions that a direct requirement already pulls in are dropped. What the namespace names is always kept.
 
 Versions come from this kernel's own interpreter (``sys.executable``): its
 :mod:`importlib.metadata`, read by the same cached probe static capture uses (one
@@ -19,6 +20,7 @@ so live and static requirements are resolved and pinned by the same code.
 """
 from __future__ import annotations
 
+import re
 import sys
 import types
 from dataclasses import dataclass, replace
@@ -158,12 +160,51 @@ def _distributions_of(module: str, info: InterpreterInfo) -> List[str]:
                    if canonicalize_name(n) in info.distributions})
 
 
+# Extras a running kernel never imports: tests, docs, tooling. Following them would hide
+# the notebook's own libraries (IPython's test extra pulls in numpy and pandas).
+_DEV_EXTRA = re.compile(r"(?:tests?|testing|test[-_].*|.*[-_]tests?|dev|devel|develop|"
+                        r"docs?|documentation|qa|lint|typing|mypy|cov|coverage|all|full|"
+                        r"benchmarks?|check|style|"
+                        # Extras serving the user's own magics (%matplotlib, %gui qt):
+                        # what they bring (matplotlib, numpy, PyQt) is the notebook's.
+                        r"matplotlib|pyqt\d*|pyside\d*|qt\d*|gtk\d*|wx)")
+_EXTRA_MARKER = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']""")
+
+
+def _runtime_extras(dist: Mapping[str, Any]) -> List[str]:
+    """Extras ``dist`` declares (``Requires-Dist: x; extra == "format"``) that may be
+    imported at run time, i.e. not :data:`_DEV_EXTRA` ones; canonical names, sorted."""
+    from packaging.utils import canonicalize_name
+
+    names = {str(canonicalize_name(m)) for line in dist.get("requires") or ()
+             for m in _EXTRA_MARKER.findall(line.partition(";")[2])}
+    return sorted(n for n in names if not _DEV_EXTRA.fullmatch(n))
+
+
 def kernel_distributions(info: InterpreterInfo,
                          roots: Sequence[str] = KERNEL_ROOTS) -> Set[str]:
-    """The distributions the kernel machinery brings: the closure of ``roots``."""
-    # "pip" records name distributions directly; resolve() locks their closure.
-    found = resolve([ImportRecord(r, None, "pip") for r in roots], info)
-    return {r.name for r in found.requirements}
+    """The distributions the kernel machinery brings: the closure of ``roots``, with
+    the dependencies of their run-time extras (and of those dependencies' extras).
+
+    Extras count because the machinery imports them whenever they are installed
+    (jsonschema's format checkers: fqdn, rfc3987-syntax → lark…; urllib3's SOCKS
+    support: PySocks), so their modules sit in ``sys.modules`` without the notebook
+    asking. Test, docs and dev extras are not followed (see :data:`_DEV_EXTRA`).
+    """
+    extras_of: Dict[str, List[str]] = {}  # distribution -> its run-time extras, asked for
+    while True:
+        # "pip" records name distributions directly; resolve() locks their closure,
+        # evaluating each Requires-Dist marker for the extras asked for.
+        records = [ImportRecord(r, None, "pip") for r in roots]
+        records += [ImportRecord(f"{name}[{','.join(extras)}]", None, "pip")
+                    for name, extras in sorted(extras_of.items())]
+        names = {r.name for r in resolve(records, info).requirements}
+        todo = {name: _runtime_extras(info.distributions.get(name) or {})
+                for name in sorted(names - set(extras_of))}
+        todo = {name: extras for name, extras in todo.items() if extras}
+        if not todo:
+            return names
+        extras_of.update(todo)
 
 
 def _live_only_spec(info: InterpreterInfo) -> EnvironmentSpec:

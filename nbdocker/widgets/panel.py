@@ -22,6 +22,7 @@ import ipywidgets as w
 from ..engine.base import ContainerEngine
 from ..exceptions import BuildError, NbDockerError
 from ..spec import EnvironmentSpec, Requirement
+from ..summary import NO_REQUIREMENTS
 from .progress import PLANS, ProgressView
 
 __all__ = ["DockerizePanel"]
@@ -74,8 +75,9 @@ class DockerizePanel:
         self.report = w.HTML("")
         self.buttons = (self.build_button, self.run_button, self.verify_button, self.add_button)
         self.header = w.HTML("<b>nbdocker</b>")
+        self.empty = w.HTML("")  # the "no third-party requirements" line
         self.widget = w.VBox([
-            self.header, self.table, w.HBox([self.new_requirement, self.add_button]),
+            self.header, self.empty, self.table, w.HBox([self.new_requirement, self.add_button]),
             self.base_image, w.HBox([self.build_button, self.run_button, self.verify_button]),
             self.progress.widget, self.message, self.report])
 
@@ -109,11 +111,14 @@ class DockerizePanel:
         for unresolved in self.spec.unresolved:
             self._add_row(unresolved.pypi_name or unresolved.module, "unpinned (not installed)",
                           unresolved.reasons)
+        if not self.checks:  # no third-party imports: say so, as the CLI and dry run do
+            self.empty.value = html.escape(NO_REQUIREMENTS)
 
     def _add_row(self, name: str, version: str, reasons: Any) -> None:
         box = w.Checkbox(value=True, description=name, indent=False,
                          layout=w.Layout(width="auto"))
         self.checks[name] = box
+        self.empty.value = ""
         why = "; ".join(list(reasons)[:3])
         self.table.children = list(self.table.children) + [
             box, w.HTML(f"<code>{html.escape(version)}</code>"), w.HTML(html.escape(why))]

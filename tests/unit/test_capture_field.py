@@ -70,3 +70,11 @@ def test_files_named_only_by_shell_lines_are_shipped(tmp_path: Path) -> None:
     shipped = {f.path for f in spec.files}
     assert {"data/heights.csv", "scripts/hello.py"} <= shipped
     assert shipped == {"nb.ipynb", "data/heights.csv", "scripts/hello.py"}
+
+
+def test_matplotlib_and_pylab_magics_need_their_packages() -> None:
+    from nbdocker.capture.imports import extract_imports
+
+    records = extract_imports(["%matplotlib inline", "%pylab inline"])
+    found = {(r.module, r.cell) for r in records}
+    assert ("matplotlib", 0) in found and ("matplotlib", 1) in found and ("numpy", 1) in found
