@@ -80,15 +80,21 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
           base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
           on_event: Optional[EventHandler] = None) -> BuildOutcome:
     """Build the image for ``notebook`` (capturing first unless ``spec`` is given)."""
-    from .baseimage import check_base_python
     from .dockerfile import default_tag
 
     notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, on_event=on_event)
     engine = engine or _default_engine()
-    base, context, build_hash = _build_inputs(spec, notebook, base_image, on_event)
+    return _build(engine, spec, tag or default_tag(spec),
+                  _build_inputs(spec, notebook, base_image, on_event), on_event)
+
+
+def _build(engine: ContainerEngine, spec: EnvironmentSpec, tag: str,
+           inputs: Tuple[str, bytes, str], on_event: Optional[EventHandler]) -> BuildOutcome:
+    from .baseimage import check_base_python
+
+    base, context, build_hash = inputs
     check_base_python(engine, base, spec, on_event)
-    tag = tag or default_tag(spec)
     result = engine.build(context, tag, labels={BUILD_HASH_LABEL: build_hash},
                           on_event=on_event)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
@@ -110,15 +116,13 @@ def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     spec = spec or capture(notebook, python=python, on_event=on_event)
     engine = engine or _default_engine()
     tag = tag or default_tag(spec)
+    inputs = _build_inputs(spec, notebook, base_image, on_event)
     image_id = engine.image_id(tag)
-    if image_id is not None:
-        base, _, build_hash = _build_inputs(spec, notebook, base_image, None)
-        if engine.image_labels(tag).get(BUILD_HASH_LABEL) == build_hash:
-            emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
-                                 data={"image_id": image_id, "reused": True}))
-            return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=base)
-    return build(notebook, spec=spec, tag=tag, base_image=base_image, engine=engine,
-                 on_event=on_event)
+    if image_id is not None and engine.image_labels(tag).get(BUILD_HASH_LABEL) == inputs[2]:
+        emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
+                             data={"image_id": image_id, "reused": True}))
+        return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=inputs[0])
+    return _build(engine, spec, tag, inputs, on_event)
 
 
 def _build_inputs(spec: EnvironmentSpec, notebook: Path, base_image: Optional[str],

@@ -19,6 +19,7 @@ _SECRET_FILE_PATTERNS = (
     ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
     "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "credentials*", ".netrc", "_netrc",
     ".pypirc", ".npmrc", ".git-credentials", ".ssh", ".aws", ".gnupg", ".docker",
+    ".git",  # .git/config may hold a remote URL with a token
     "*.kdbx", "secrets.*", "secret.*", "*.secret", "*.secrets", "service-account*.json",
     ".htpasswd",
 )
@@ -35,7 +36,7 @@ _URL_USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@"
 def is_secret_path(path: str) -> bool:
     """True when any component of the relative POSIX ``path`` looks like a secret file
     (``.env``, ``*.pem``, ``id_rsa*``, ``credentials*``, ``.netrc``, ``.pypirc``,
-    ``.ssh/...`` and the like)."""
+    ``.ssh/...``, ``.git/...`` and the like)."""
     for part in PurePosixPath(path).parts:
         name = part.lower()
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in _SECRET_FILE_PATTERNS):

@@ -25,9 +25,9 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Set
 
 from ..spec import FileEntry
-from ..secrets import is_secret_path as _secret_name
+from ..secrets import is_secret_path
 
-__all__ = ["FileCollector", "MAX_DIR_FILES", "file_entry", "sha256_file", "is_refused_path"]
+__all__ = ["FileCollector", "MAX_DIR_FILES", "file_entry", "sha256_file"]
 
 MAX_DIR_FILES = 1000
 # Folders never worth shipping from a data directory.
@@ -36,11 +36,6 @@ _SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", "node_modules", ".v
 _GLOB_MAGIC = re.compile(r"[*?\[]")
 # What is left of a pattern once wildcards, classes, separators and dots are removed.
 _WILDCARDS = re.compile(r"\[[^\]]*\]|[*?/.]")
-
-
-def is_refused_path(rel: str) -> bool:
-    """Secret-looking (:func:`nbdocker.secrets.is_secret_path`) or inside a ``.git`` folder."""
-    return _secret_name(rel) or ".git" in PurePosixPath(rel).parts
 
 
 def sha256_file(path: Path) -> str:
@@ -109,7 +104,7 @@ class FileCollector:
                 self.entries[rel] = FileEntry(rel, kind, self.entries[rel].size, self.entries[rel].sha256)
             return True
         path = self.root / rel
-        if is_refused_path(rel):
+        if is_secret_path(rel):
             self._warn(f"{rel}: looks like a secret, not shipped")
             return False
         if not path.is_file():
@@ -118,7 +113,7 @@ class FileCollector:
         if real_rel is None:
             self._warn(f"{rel}: points outside the notebook's directory, not shipped")
             return False
-        if is_refused_path(real_rel):
+        if is_secret_path(real_rel):
             self._warn(f"{rel}: looks like a secret, not shipped")
             return False
         size = path.stat().st_size
@@ -132,7 +127,7 @@ class FileCollector:
     def add_tree(self, rel_dir: str, kind: str, suffix: str = "") -> List[str]:
         """Ship the files below directory ``rel_dir`` (bounded); returns what shipped."""
         top = self.root / rel_dir
-        if is_refused_path(rel_dir + "/x") or self._inside(top) is None:
+        if is_secret_path(rel_dir + "/x") or self._inside(top) is None:
             return []
         shipped: List[str] = []
         for dirpath, dirnames, filenames in os.walk(top):

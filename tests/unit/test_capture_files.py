@@ -99,3 +99,11 @@ def test_atomic_writes_get_a_normal_file_mode(tmp_path: Path) -> None:
     kept.chmod(0o640)
     atomic_write_text(kept, "b")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "b"
+
+
+def test_git_folders_are_secret_for_capture_context_and_bundles_alike() -> None:
+    """One rule in nbdocker.secrets serves capture, the build context and bundles."""
+    from nbdocker.secrets import is_secret_path
+
+    assert is_secret_path(".git/config") and is_secret_path("sub/.git/HEAD")
+    assert not is_secret_path("data/git_log.csv") and not is_secret_path(".gitignore")
