@@ -25,8 +25,8 @@ from typing import Dict, List, Tuple
 
 import nbformat
 
-from nbdocker.dockerfile import build_context, discover_build_options
-from nbdocker.dockerfile.pipconf import DEFAULT_INSTALLER
+from nbdocker.stages.image import build_context, discover_build_options
+from nbdocker.stages.image.hostpip import DEFAULT_INSTALLER
 from nbdocker.engine.base import BuildResult
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement

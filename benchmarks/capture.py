@@ -113,7 +113,7 @@ def run_pipreqs(exe: Path, folder: Path) -> Tuple[Set[str], bool]:
 
 
 def nbdocker_names(notebook: Path) -> Set[str]:
-    from nbdocker.capture import capture_notebook
+    from nbdocker.stages.capture import capture_notebook
 
     spec = capture_notebook(notebook)
     names = {r.name for r in spec.requirements if r.direct}
@@ -138,7 +138,7 @@ def main() -> int:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from nbdocker.capture import capture_notebook
+    from nbdocker.stages.capture import capture_notebook
     import_cost = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory(prefix="nbdocker-bench-") as tmp:
@@ -157,7 +157,7 @@ def main() -> int:
         print(f"notebook: {args.cells} code cells; nbdocker found {len(spec.direct_requirements)} "
               f"direct + {len(spec.requirements) - len(spec.direct_requirements)} transitive "
               f"requirements, {len(spec.unresolved)} unresolved")
-        print(f"nbdocker import (nbdocker.capture)        {import_cost:8.3f} s")
+        print(f"nbdocker import (nbdocker.stages.capture)        {import_cost:8.3f} s")
         print(f"nbdocker in-process, cold interpreter cache {cold:6.3f} s")
         print(f"nbdocker in-process, warm (median of {args.repeat})    {warm:6.3f} s")
         print(f"nbdocker CLI subprocess (median of {args.repeat})      {cli:6.3f} s"

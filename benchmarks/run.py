@@ -74,7 +74,7 @@ def main() -> int:
 
     from nbdocker import pipeline
     from nbdocker.engine import get_engine
-    from nbdocker.execute import run_in_container
+    from nbdocker.stages.run.execute import run_in_container
 
     engine = get_engine()
     with tempfile.TemporaryDirectory(prefix="nbdocker-bench-run-") as tmp:

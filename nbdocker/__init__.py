@@ -42,14 +42,14 @@ def load_ipython_extension(ipython: object) -> None:
     """``%load_ext nbdocker``: register ``%dockerize`` and ``%nbdocker_env``.
 
     IPython is imported only now, so ``import nbdocker`` stays cheap."""
-    from .magics import load_ipython_extension as load
+    from .frontends.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: object) -> None:
     """``%unload_ext nbdocker``: remove the magics."""
-    from .magics import unload_ipython_extension as unload
+    from .frontends.magics import unload_ipython_extension as unload
 
     unload(ipython)
 

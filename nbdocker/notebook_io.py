@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
 
-from ._atomic import atomic_writer
+from ._fs import atomic_writer
 from .exceptions import NotebookError
 
 if TYPE_CHECKING:  # nbformat costs ~0.1 s to import (jsonschema): only where needed

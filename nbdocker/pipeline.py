@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
+from .contract import LABEL_BUILD_HASH
 from .engine.base import BuildResult, ContainerEngine, ContainerLimits
 from .events import Event, EventHandler, Phase, emit
 from .spec import EnvironmentSpec
@@ -22,9 +23,6 @@ __all__ = ["BuildOutcome", "capture", "dockerfile", "build", "ensure_image", "ru
 
 PathLike = Union[str, Path]
 
-# Digest of the build context an image was built from; ensure_image() reuses an image
-# only when it matches, so a new base image, nbdocker version or CA never reuses a stale one.
-BUILD_HASH_LABEL = "io.nbdocker.build-hash"
 
 
 @dataclass(frozen=True)
@@ -48,13 +46,13 @@ class VerifyOutcome:
 
     build: BuildOutcome
     output: Path
-    report: Any  # nbdocker.compare.ReproductionReport (kept lazy: compare is not needed to capture)
+    report: Any  # nbdocker.stages.verify.compare.ReproductionReport (kept lazy: compare is not needed to capture)
 
 
 def capture(notebook: PathLike, *, python: Optional[str] = None, env_names: Sequence[str] = (),
             on_event: Optional[EventHandler] = None) -> EnvironmentSpec:
     """Capture ``notebook``'s environment; versions from ``python`` (default: its kernel's)."""
-    from .capture import capture_notebook
+    from .stages.capture import capture_notebook
 
     notebook, bundled = _resolve(notebook, None)
     if bundled is not None:  # a bundle's spec is its capture: never re-capture it
@@ -68,8 +66,8 @@ def capture(notebook: PathLike, *, python: Optional[str] = None, env_names: Sequ
 
 def dockerfile(spec: EnvironmentSpec, *, base_image: Optional[str] = None) -> str:
     """The deterministic Dockerfile for ``spec`` (pure; no engine needed)."""
-    from .baseimage import resolve_base_image
-    from .dockerfile import discover_build_options, render
+    from .stages.image.base import resolve_base_image
+    from .stages.image import discover_build_options, render
 
     return render(spec, base_image=resolve_base_image(spec, base_image),
                   options=discover_build_options())
@@ -80,7 +78,7 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
           base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
           on_event: Optional[EventHandler] = None) -> BuildOutcome:
     """Build the image for ``notebook`` (capturing first unless ``spec`` is given)."""
-    from .dockerfile import default_tag
+    from .stages.image import default_tag
 
     notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, on_event=on_event)
@@ -91,11 +89,11 @@ def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
 
 def _build(engine: ContainerEngine, spec: EnvironmentSpec, tag: str,
            inputs: Tuple[str, bytes, str], on_event: Optional[EventHandler]) -> BuildOutcome:
-    from .baseimage import check_base_python
+    from .stages.image.base import check_base_python
 
     base, context, build_hash = inputs
     check_base_python(engine, base, spec, on_event)
-    result = engine.build(context, tag, labels={BUILD_HASH_LABEL: build_hash},
+    result = engine.build(context, tag, labels={LABEL_BUILD_HASH: build_hash},
                           on_event=on_event)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
     return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
@@ -110,7 +108,7 @@ def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     was built from exactly these inputs (spec, base image, Dockerfile, runner, files —
     the ``io.nbdocker.build-hash`` label), else build it (the layer cache keeps that
     cheap when little changed)."""
-    from .dockerfile import default_tag
+    from .stages.image import default_tag
 
     notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, on_event=on_event)
@@ -118,7 +116,7 @@ def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
     tag = tag or default_tag(spec)
     inputs = _build_inputs(spec, notebook, base_image, on_event)
     image_id = engine.image_id(tag)
-    if image_id is not None and engine.image_labels(tag).get(BUILD_HASH_LABEL) == inputs[2]:
+    if image_id is not None and engine.image_labels(tag).get(LABEL_BUILD_HASH) == inputs[2]:
         emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
                              data={"image_id": image_id, "reused": True}))
         return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=inputs[0])
@@ -129,8 +127,8 @@ def _build_inputs(spec: EnvironmentSpec, notebook: Path, base_image: Optional[st
                   on_event: Optional[EventHandler]) -> Tuple[str, bytes, str]:
     """The base image, the in-memory build context and its digest (the context tar is
     deterministic, so equal digests mean an identical build)."""
-    from .baseimage import resolve_base_image
-    from .dockerfile import build_context, discover_build_options
+    from .stages.image.base import resolve_base_image
+    from .stages.image import build_context, discover_build_options
 
     base = resolve_base_image(spec, base_image)
     context = build_context(spec, notebook.parent, base_image=base,
@@ -147,12 +145,12 @@ def run(notebook: Optional[PathLike] = None, *, image: Optional[str] = None,
         on_event: Optional[EventHandler] = None) -> Any:
     """Run the notebook headless in its image (built first when missing, from ``spec``
     when given). Cells that drive nbdocker itself are skipped (see
-    :mod:`nbdocker.selfcells`).
+    :mod:`nbdocker.stages.run.selfcells`).
 
-    Returns :class:`nbdocker.execute.RunOutcome`; raises :class:`~nbdocker.exceptions.RunError`
+    Returns :class:`nbdocker.stages.run.execute.RunOutcome`; raises :class:`~nbdocker.exceptions.RunError`
     subclasses when a cell fails, the run times out or the kernel dies.
     """
-    from .execute import run_in_container
+    from .stages.run.execute import run_in_container
 
     engine = engine or _default_engine()
     if notebook is not None:
@@ -179,8 +177,8 @@ def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None
     with saved outputs. Cells that drive nbdocker itself are skipped in both. With
     ``strict_images`` a differing image makes its cell "differs"; ``ignore_warnings``
     leaves Python warnings on stderr out of the comparison."""
-    from .compare import compare_notebooks
-    from .execute import run_in_container
+    from .stages.verify.compare import compare_notebooks
+    from .stages.run.execute import run_in_container
 
     engine = engine or _default_engine()
     notebook, spec = _resolve(notebook, spec)
@@ -214,7 +212,7 @@ class PushOutcome:
     @property
     def pinned(self) -> str:
         """``registry/repo@sha256:...``: pulls exactly this image, whatever the tag."""
-        from .share import repository_of
+        from .stages.share.registry import repository_of
 
         return f"{repository_of(self.ref)}@{self.digest}"
 
@@ -223,8 +221,8 @@ def export(notebook: PathLike, to: PathLike, *, spec: Optional[EnvironmentSpec] 
            python: Optional[str] = None, env_names: Sequence[str] = (),
            base_image: Optional[str] = None, on_event: Optional[EventHandler] = None) -> Path:
     """Write the shareable bundle of ``notebook`` (or of a bundle: re-export) to ``to``,
-    a directory or a ``.tar.gz``; see :mod:`nbdocker.bundle`. No engine needed."""
-    from .bundle import export_bundle
+    a directory or a ``.tar.gz``; see :mod:`nbdocker.stages.share.bundle`. No engine needed."""
+    from .stages.share.bundle import export_bundle
 
     notebook, spec = _resolve(notebook, spec)
     spec = spec or capture(notebook, python=python, env_names=env_names, on_event=on_event)
@@ -236,7 +234,7 @@ def push(image: str, ref: str, *, engine: Optional[ContainerEngine] = None,
     """Tag local ``image`` as ``ref`` (``REGISTRY/REPO[:TAG]``; without a tag, the
     image's own tag) and push it with the credentials of the Docker config
     (``~/.docker/config.json``). ``RegistryError`` (exit 3) says why a push failed."""
-    from .share import push_image
+    from .stages.share.registry import push_image
 
     engine = engine or _default_engine()
     target, digest = push_image(engine, image, ref, on_event=on_event)
@@ -259,7 +257,7 @@ def load_image(path: PathLike, *, engine: Optional[ContainerEngine] = None,
                on_event: Optional[EventHandler] = None) -> str:
     """``docker load`` the tarball ``path``; the nbdocker image it held (the first
     with nbdocker's notebook label, else the first image)."""
-    from .share import load_image_tar
+    from .stages.share.registry import load_image_tar
 
     return load_image_tar(engine or _default_engine(), path, on_event=on_event)
 
@@ -267,7 +265,7 @@ def load_image(path: PathLike, *, engine: Optional[ContainerEngine] = None,
 def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec]
              ) -> Tuple[Path, Optional[EnvironmentSpec]]:
     """A bundle directory stands for its (checked) notebook and spec."""
-    from .bundle import resolve_notebook
+    from .stages.share.bundle import resolve_notebook
 
     return resolve_notebook(notebook, spec)
 
@@ -286,8 +284,8 @@ def _container_notebook(notebook: Optional[PathLike], output: Optional[PathLike]
     file name. ``(None, output, None)`` runs the notebook baked into the image."""
     if notebook is None:
         return None, output, None
-    from .execute import resolve_output_path
-    from .selfcells import mark_nbdocker_cells
+    from .stages.run.execute import resolve_output_path
+    from .stages.run.selfcells import mark_nbdocker_cells
 
     marked, _ = mark_nbdocker_cells(_read(notebook))
     return marked, resolve_output_path(notebook, output), Path(notebook).name

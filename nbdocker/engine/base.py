@@ -12,6 +12,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .. import contract
 from ..events import EventHandler
 
 __all__ = ["ContainerEngine", "BuildStep", "BuildResult", "ContainerLimits", "ContainerResult"]
@@ -92,7 +93,7 @@ class ContainerEngine(abc.ABC):
 
     @abc.abstractmethod
     def run(self, image: str, command: Sequence[str], *,
-            files_in: Mapping[str, bytes] = {}, workdir: str = "/home/nbdocker/work",
+            files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
             on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
         """Create a container from ``image``, copy ``files_in`` (relative paths) into

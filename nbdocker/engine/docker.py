@@ -22,7 +22,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .._atomic import atomic_writer
+from .. import contract
+from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineError, EngineUnavailable, ImageNotFound, RegistryError
 from ..secrets import redact_text
@@ -283,7 +284,7 @@ class DockerEngine(ContainerEngine):
             raise _unavailable(exc) from None
 
     def run(self, image: str, command: Sequence[str], *,
-            files_in: Mapping[str, bytes] = {}, workdir: str = "/home/nbdocker/work",
+            files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
             on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
         """See :meth:`ContainerEngine.run`. Files in ``files_in`` are owned by the

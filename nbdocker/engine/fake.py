@@ -12,7 +12,7 @@
   the command as a local subprocess in a fresh temporary directory standing in for the
   container's work directory: ``files_in`` are written there, ``files_out`` read back,
   ``limits.timeout`` enforced, the directory removed afterwards. ``command_map``
-  rewrites in-image paths for the host (default: the runner path → ``nbdocker/runner.py``
+  rewrites in-image paths for the host (default: the runner path → ``nbdocker/stages/run/runner.py``
   and ``python`` → this interpreter). No isolation whatsoever: for host-side logic only.
 * **save/load/push** use a tiny tar format of the fake's own; ``push_error`` scripts a
   registry failure; ``available=False`` makes every call raise ``EngineUnavailable``.
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
+from .. import contract
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineUnavailable, ImageNotFound, RegistryError
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
@@ -131,10 +132,10 @@ class FakeEngine(ContainerEngine):
         self.run_results: List[ContainerResult] = list(run_results)
         self.run_handler = run_handler
         self.execute_locally = execute_locally
-        runner = Path(__file__).resolve().parent.parent / "runner.py"
+        runner = Path(__file__).resolve().parent.parent / "stages" / "run" / "runner.py"
         self.command_map: Dict[str, str] = dict(
             command_map if command_map is not None
-            else {"/opt/nbdocker/nbdocker_runner.py": str(runner), "python": sys.executable,
+            else {contract.RUNNER_PATH: str(runner), "python": sys.executable,
                   "python3": sys.executable})
         self.push_error = push_error
         self.available = available
@@ -214,7 +215,7 @@ class FakeEngine(ContainerEngine):
         self.images.pop(ref, None)
 
     def run(self, image: str, command: Sequence[str], *,
-            files_in: Mapping[str, bytes] = {}, workdir: str = "/home/nbdocker/work",
+            files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
             on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
         """Record the run; answer from ``run_results``, ``run_handler`` or a local

@@ -32,7 +32,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/nbdocker \
     PYTHONUNBUFFERED=1 \
     LANG=C.UTF-8
-COPY nbdocker-build/nbdocker_runner.py /opt/nbdocker/nbdocker_runner.py
+COPY nbdocker-build/nbdocker_runner.py nbdocker-build/nbdocker_contract.py /opt/nbdocker/
 USER 1000:1000
 WORKDIR /home/nbdocker/work
 # Last, so that editing the notebook rebuilds only this layer.

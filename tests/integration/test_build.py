@@ -6,8 +6,8 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from nbdocker.baseimage import check_base_python
-from nbdocker.dockerfile import build_context, discover_build_options, render
+from nbdocker.stages.image.base import check_base_python
+from nbdocker.stages.image import build_context, discover_build_options, render
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.engine.fake import dockerfile_instructions
 from nbdocker.events import Event

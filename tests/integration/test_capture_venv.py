@@ -18,7 +18,7 @@ import pytest
 from _env import must_not_skip
 from packaging.utils import canonicalize_name
 
-from nbdocker.capture import capture_notebook
+from nbdocker.stages.capture import capture_notebook
 from nbdocker.exceptions import CaptureError
 
 PINNED = {"six": "1.16.0", "attrs": "23.1.0", "requests": "2.31.0"}

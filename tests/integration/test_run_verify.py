@@ -18,10 +18,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from nbdocker import pipeline
-from nbdocker.compare import compare_notebooks
+from nbdocker.stages.verify.compare import compare_notebooks
 from nbdocker.engine.base import ContainerLimits
 from nbdocker.exceptions import CellExecutionError, KernelDied, RunTimeout
-from nbdocker.execute import run_in_container
+from nbdocker.stages.run.execute import run_in_container
 from nbdocker.notebook_io import read_notebook
 
 pytestmark = pytest.mark.engine

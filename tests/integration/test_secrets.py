@@ -11,7 +11,7 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from nbdocker.dockerfile import build_context, context_files, discover_build_options
+from nbdocker.stages.image import build_context, context_files, discover_build_options
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.events import Event
 

@@ -20,9 +20,9 @@ import pytest
 
 from _registry import docker_registry, free_port
 from nbdocker import pipeline
-from nbdocker.bundle import load_bundle
-from nbdocker.cli import main
-from nbdocker.dockerfile import default_tag
+from nbdocker.stages.share.bundle import load_bundle
+from nbdocker.frontends.cli import main
+from nbdocker.stages.image import default_tag
 from nbdocker.exceptions import RegistryError
 from nbdocker.notebook_io import read_notebook
 

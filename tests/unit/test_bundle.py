@@ -11,8 +11,10 @@ from typing import Dict, List
 
 import pytest
 
-from nbdocker import bundle, pipeline, share
-from nbdocker.cli import main
+from nbdocker import pipeline
+from nbdocker.stages.share import bundle
+from nbdocker.stages.share import registry as share
+from nbdocker.frontends.cli import main
 from nbdocker.engine.fake import FakeEngine
 from nbdocker.events import Event
 from nbdocker.exceptions import BundleError, ImageNotFound, InputError, RegistryError
@@ -71,7 +73,7 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
     tree = _tree(out)
     assert sorted(tree) == [
         "Dockerfile", "README.md", "binder/requirements.txt", "binder/runtime.txt",
-        "nbdocker-build/nbdocker_runner.py", "nbdocker-build/requirements.txt",
+        "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py", "nbdocker-build/requirements.txt",
         "nbdocker-build/runner-requirements.txt", "nbdocker-spec.json",
         "notebook/analysis.ipynb", "notebook/data/values.csv", "notebook/helpers.py"]
     assert tree["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
@@ -106,7 +108,7 @@ def test_host_ca_bundle_and_index_urls_never_enter_a_bundle(
     conf.write_text("[global]\nindex-url = https://pypi.corp.example/simple\n")
     monkeypatch.setenv("PIP_CERT", str(ca))
     monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
-    from nbdocker.dockerfile import discover_build_options
+    from nbdocker.stages.image import discover_build_options
 
     options = discover_build_options()
     assert options.ca_bundle and options.index_url  # the host does have both

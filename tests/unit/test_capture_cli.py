@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nbdocker.cli import main
+from nbdocker.frontends.cli import main
 from nbdocker.spec import EnvironmentSpec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "notebooks" / "capture"

@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbdocker.capture.imports import scan_source
-from nbdocker.capture.ipython_syntax import automagic_transform, parse_cell
-from nbdocker.capture.notebook import capture_notebook
+from nbdocker.stages.capture.imports import scan_source
+from nbdocker.stages.capture.ipython_syntax import automagic_transform, parse_cell
+from nbdocker.stages.capture.notebook import capture_notebook
 
 
 @pytest.mark.parametrize("source, call", [
@@ -73,7 +73,7 @@ def test_files_named_only_by_shell_lines_are_shipped(tmp_path: Path) -> None:
 
 
 def test_matplotlib_and_pylab_magics_need_their_packages() -> None:
-    from nbdocker.capture.imports import extract_imports
+    from nbdocker.stages.capture.imports import extract_imports
 
     records = extract_imports(["%matplotlib inline", "%pylab inline"])
     found = {(r.module, r.cell) for r in records}

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nbdocker.capture import capture_notebook
+from nbdocker.stages.capture import capture_notebook
 from nbdocker.notebook_io import read_notebook, write_notebook_atomic
 
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from packaging.utils import canonicalize_name
 
-from nbdocker.capture import capture_notebook
+from nbdocker.stages.capture import capture_notebook
 from nbdocker.exceptions import NotebookError
 from nbdocker.notebook_io import read_notebook, write_notebook_atomic
 from nbdocker.spec import EnvironmentSpec

@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nbdocker.capture import capture_notebook
-from nbdocker.capture.files import FileCollector
+from nbdocker.stages.capture import capture_notebook
+from nbdocker.stages.capture.files import FileCollector
 
 
 @pytest.fixture

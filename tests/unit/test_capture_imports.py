@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from nbdocker.capture.imports import ImportRecord, extract_imports, scan_cells, scan_source
-from nbdocker.capture.pip_args import find_pip_installs
+from nbdocker.stages.capture.imports import ImportRecord, extract_imports, scan_cells, scan_source
+from nbdocker.stages.capture.pip_args import find_pip_installs
 
 
 def by_module(records: List[ImportRecord]) -> Dict[str, ImportRecord]:

@@ -8,11 +8,11 @@ from typing import Any, Dict, List
 
 import pytest
 
-from nbdocker.capture import distributions, interpreter
-from nbdocker.capture.distributions import pypi_name_for, resolve
-from nbdocker.capture.imports import extract_imports
-from nbdocker.capture.interpreter import InterpreterInfo, query_interpreter
-from nbdocker.capture.platform import capture_env
+from nbdocker.stages.capture import distributions, interpreter
+from nbdocker.stages.capture.distributions import pypi_name_for, resolve
+from nbdocker.stages.capture.imports import extract_imports
+from nbdocker.stages.capture.interpreter import InterpreterInfo, query_interpreter
+from nbdocker.stages.capture.platform import capture_env
 from nbdocker.exceptions import CaptureError
 
 ENV_39_WIN = {"implementation_name": "cpython", "implementation_version": "3.9.1", "os_name": "nt",

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbdocker.capture.notebook import capture_notebook, saved_python_warning
+from nbdocker.stages.capture.notebook import capture_notebook, saved_python_warning
 
 HERE = "%d.%d.%d" % sys.version_info[:3]
 

@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from nbdocker.capture.ipython_syntax import fast_transform, ipython_transform, parse_cell
+from nbdocker.stages.capture.ipython_syntax import fast_transform, ipython_transform, parse_cell
 
 SAME_AS_IPYTHON = [
     "%pip install requests>=2 numpy\nimport os",

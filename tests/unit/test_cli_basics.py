@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from nbdocker.cli import main
+from nbdocker.frontends.cli import main
 
 
 def test_help_lists_commands_and_exit_codes(capsys):

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import pytest
 from nbformat.v4 import (new_code_cell, new_markdown_cell, new_notebook, new_output)
 
-from nbdocker.compare import (CellResult, ReproductionReport, compare_notebooks, format_report,
+from nbdocker.stages.verify.compare import (CellResult, ReproductionReport, compare_notebooks, format_report,
                               normalise_outputs, normalise_text)
 
 

@@ -6,7 +6,7 @@ from typing import Any, List
 
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from nbdocker.compare import compare_notebooks, infer_author_dirs, normalise_text
+from nbdocker.stages.verify.compare import compare_notebooks, infer_author_dirs, normalise_text
 
 RERUN = "/home/nbdocker/work"
 

@@ -12,7 +12,7 @@ from typing import Dict, List
 
 import pytest
 
-from nbdocker.dockerfile import (BuildOptions, default_tag, image_labels, render,
+from nbdocker.stages.image import (BuildOptions, default_tag, image_labels, render,
                                  requirements_txt, runner_requirements_txt)
 from nbdocker.engine.fake import dockerfile_instructions
 from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement, Unresolved
@@ -24,7 +24,7 @@ BASE = "python:3.11-slim"
 @pytest.fixture(autouse=True)
 def _fixed_version(monkeypatch: pytest.MonkeyPatch) -> None:
     # The nbdocker version is part of the text; pin it so a release bump keeps goldens.
-    monkeypatch.setattr("nbdocker.dockerfile.layout._nbdocker_version", lambda: "0.0.0-test")
+    monkeypatch.setattr("nbdocker.stages.image.dockerfile._nbdocker_version", lambda: "0.0.0-test")
 
 
 def _spec(**changes: object) -> EnvironmentSpec:

@@ -8,7 +8,7 @@ from typing import List
 
 import pytest
 
-from nbdocker.dockerfile import build_context, default_tag
+from nbdocker.stages.image import build_context, default_tag
 from nbdocker.engine.base import ContainerLimits
 from nbdocker.engine.docker import _BuildStream, parse_pip_error
 from nbdocker.engine.fake import FakeEngine, dockerfile_instructions

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from nbdocker.dockerfile import default_tag
+from nbdocker.stages.image import default_tag
 from nbdocker.spec import EnvironmentSpec, PythonInfo
 
 # Docker's reference grammar for one path component (distribution/reference).

@@ -14,8 +14,8 @@ from nbdocker.engine.fake import FakeEngine
 from nbdocker.events import Event, Phase
 from nbdocker.exceptions import (CellExecutionError, InputError, KernelDied, NotebookError,
                                  RunError, RunInterrupted, RunTimeout)
-from nbdocker.execute import default_output_path, resolve_output_path, run_in_container
-from nbdocker.runner import EVENT_PREFIX, EXIT_KERNEL_DIED
+from nbdocker.stages.run.execute import default_output_path, resolve_output_path, run_in_container
+from nbdocker.contract import EVENT_PREFIX, EXIT_KERNEL_DIED
 
 pytest.importorskip("nbclient")
 

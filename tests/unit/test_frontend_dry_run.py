@@ -8,11 +8,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbdocker.compare import CellResult, ReproductionReport
-from nbdocker.dockerfile import default_tag
-from nbdocker.frontend import DockerizeResult, dockerize, report_html, requirements_html
+from nbdocker.stages.verify.compare import CellResult, ReproductionReport
+from nbdocker.stages.image import default_tag
+from nbdocker.frontends.views import DockerizeResult, dockerize, report_html, requirements_html
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
-from nbdocker.summary import NO_REQUIREMENTS, format_spec
+from nbdocker.stages.capture.summary import NO_REQUIREMENTS, format_spec
 
 BASE = "local/python:3.11-slim"
 

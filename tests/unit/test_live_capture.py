@@ -2,8 +2,8 @@
 import types
 from pathlib import Path
 
-from nbdocker.capture.interpreter import InterpreterInfo
-from nbdocker.capture.live import capture_live, kernel_distributions, user_modules
+from nbdocker.stages.capture.interpreter import InterpreterInfo
+from nbdocker.stages.capture.live import capture_live, kernel_distributions, user_modules
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
 
 STDLIB = frozenset({"os", "json", "sys", "builtins"})

@@ -6,8 +6,8 @@ import types
 from pathlib import Path
 from typing import Optional
 
-from nbdocker.capture.interpreter import InterpreterInfo
-from nbdocker.capture.live import capture_live, kernel_distributions
+from nbdocker.stages.capture.interpreter import InterpreterInfo
+from nbdocker.stages.capture.live import capture_live, kernel_distributions
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
 
 STDLIB = frozenset({"os", "sys", "json"})

@@ -12,8 +12,8 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 import nbdocker  # noqa: E402
 from nbdocker.engine.fake import FakeEngine  # noqa: E402
-from nbdocker.frontend import DockerizeResult, apply_changes, dockerize  # noqa: E402
-from nbdocker.selfcells import mark_nbdocker_cells  # noqa: E402
+from nbdocker.frontends.views import DockerizeResult, apply_changes, dockerize  # noqa: E402
+from nbdocker.stages.run.selfcells import mark_nbdocker_cells  # noqa: E402
 from nbdocker.notebook_io import read_notebook  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "notebooks" / "frontend"
@@ -139,7 +139,7 @@ def test_marking_own_cells_leaves_the_original_alone() -> None:
     ("import nbdocker", True), ("%load_ext autoreload", False),
     ("print('%dockerize is a magic')", False), ("import nbdockerish", False)])
 def test_which_cells_drive_nbdocker(source: str, mine: bool) -> None:
-    from nbdocker.selfcells import is_nbdocker_cell
+    from nbdocker.stages.run.selfcells import is_nbdocker_cell
 
     assert is_nbdocker_cell({"cell_type": "code", "source": source}) is mine
 
@@ -166,7 +166,7 @@ def test_dockerize_without_ipython_namespace(notebook: Path) -> None:
 def test_build_with_the_progress_widget(shell: InteractiveShell, notebook: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ipywidgets")
-    from nbdocker.widgets import ProgressView
+    from nbdocker.frontends.widgets import ProgressView
 
     engine = FakeEngine(images={BASE: {}}, execute_locally=True)
     monkeypatch.setattr("nbdocker.pipeline._default_engine", lambda: engine)
@@ -199,7 +199,7 @@ def test_quoted_notebook_path_with_spaces(shell: InteractiveShell, tmp_path: Pat
 
 
 def test_parse_line_unquotes_values_and_keeps_backslashes() -> None:
-    from nbdocker.magics import NbDockerMagics, parse_line
+    from nbdocker.frontends.magics import NbDockerMagics, parse_line
 
     args = parse_line(NbDockerMagics.dockerize,
                       r'''--notebook "C:\work\my nb.ipynb" -p title 'a b' -p n 3 --tag x''')

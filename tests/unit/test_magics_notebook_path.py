@@ -9,7 +9,7 @@ from typing import Iterator, List
 import pytest
 
 from nbdocker.exceptions import NotebookError
-from nbdocker.notebook_path import NOT_FOUND_MESSAGE, find_notebook
+from nbdocker.frontends.notebook_path import NOT_FOUND_MESSAGE, find_notebook
 
 
 @pytest.fixture

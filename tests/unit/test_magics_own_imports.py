@@ -18,10 +18,10 @@ pytest.importorskip("ipywidgets")
 
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
-import nbdocker.frontend  # noqa: E402
-from nbdocker.frontend import capture_for_kernel  # noqa: E402
-from nbdocker.magics import NbDockerMagics, own_imports  # noqa: E402
-from nbdocker.widgets import DockerizePanel  # noqa: E402
+import nbdocker.frontends.views  # noqa: E402
+from nbdocker.frontends.views import capture_for_kernel  # noqa: E402
+from nbdocker.frontends.magics import NbDockerMagics, own_imports  # noqa: E402
+from nbdocker.frontends.widgets import DockerizePanel  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "notebooks" / "frontend"
 
@@ -65,7 +65,7 @@ def test_a_later_dockerize_gets_what_an_earlier_one_loaded_in_its_baseline(
         __import__(lazy_module)  # what a verify's nbformat/jsonschema does
         return "done"
 
-    monkeypatch.setattr(nbdocker.frontend, "dockerize", fake)
+    monkeypatch.setattr(nbdocker.frontends.views, "dockerize", fake)
     assert shell.run_line_magic("dockerize", "--dry-run --no-widget") == "done"
     assert shell.run_line_magic("dockerize", "--dry-run --no-widget") == "done"
     assert lazy_module not in baselines[0] and lazy_module in baselines[1]

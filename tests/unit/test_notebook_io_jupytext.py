@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nbdocker.capture.notebook import capture_notebook
+from nbdocker.stages.capture.notebook import capture_notebook
 from nbdocker.exceptions import NotebookError
 from nbdocker.notebook_io import read_notebook
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nbdocker.exceptions import InputError
-from nbdocker.parameters import (check_parameters, parameters_to_json, parse_parameter_pairs,
+from nbdocker.stages.run.parameters import (check_parameters, parameters_to_json, parse_parameter_pairs,
                                  parse_parameters, parse_value, parse_yaml_parameters)
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nbdocker.dockerfile import BuildOptions, discover_build_options
-from nbdocker.dockerfile.pipconf import pip_config_files, read_pip_config
+from nbdocker.stages.image import BuildOptions, discover_build_options
+from nbdocker.stages.image.hostpip import pip_config_files, read_pip_config
 from nbdocker.exceptions import InputError
 
 

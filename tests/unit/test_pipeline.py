@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbdocker import pipeline
+from nbdocker import contract, pipeline
 from nbdocker.engine.base import ContainerResult
 from nbdocker.engine.fake import FakeEngine
 
@@ -37,7 +37,7 @@ def test_same_inputs_reuse_the_image(notebook: Path, engine: FakeEngine) -> None
     second = pipeline.ensure_image(notebook, base_image="base:1", engine=engine)
     assert first.built and not second.built
     assert len(engine.builds) == 1
-    assert engine.image_labels(first.tag)[pipeline.BUILD_HASH_LABEL]
+    assert engine.image_labels(first.tag)[contract.LABEL_BUILD_HASH]
 
 
 def test_another_base_image_rebuilds_under_the_same_tag(notebook: Path,
@@ -51,7 +51,7 @@ def test_another_base_image_rebuilds_under_the_same_tag(notebook: Path,
 
 def test_an_image_without_our_label_is_not_trusted(notebook: Path, engine: FakeEngine) -> None:
     spec = pipeline.capture(notebook)
-    from nbdocker.dockerfile import default_tag
+    from nbdocker.stages.image import default_tag
 
     engine.images[default_tag(spec)] = engine.images["base:1"]  # e.g. `docker tag` by hand
     outcome = pipeline.ensure_image(notebook, spec=spec, base_image="base:1", engine=engine)

@@ -11,10 +11,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-import nbdocker.runner as runner
-from nbdocker.runner import (EVENT_PREFIX, EXIT_CELL_ERROR, EXIT_CELL_TIMEOUT, EXIT_INPUT,
-                             EXIT_KERNEL_DIED, EXIT_KERNEL_START, EXIT_OK, EXIT_TIMEOUT,
-                             inject_parameters, python_literal)
+import nbdocker.stages.run.runner as runner
+from nbdocker.contract import (EVENT_PREFIX, EXIT_CELL_ERROR, EXIT_CELL_TIMEOUT, EXIT_INPUT,
+                               EXIT_KERNEL_DIED, EXIT_KERNEL_START, EXIT_OK, EXIT_TIMEOUT)
+from nbdocker.stages.run.runner import inject_parameters, python_literal
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")

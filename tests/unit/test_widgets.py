@@ -11,9 +11,9 @@ pytest.importorskip("ipywidgets")
 from nbdocker.engine.fake import FakeEngine  # noqa: E402
 from nbdocker.events import Event, Phase  # noqa: E402
 from nbdocker.exceptions import BuildError  # noqa: E402
-from nbdocker.frontend import capture_for_kernel  # noqa: E402
+from nbdocker.frontends.views import capture_for_kernel  # noqa: E402
 from nbdocker.spec import EnvironmentSpec  # noqa: E402
-from nbdocker.widgets import DockerizePanel, ProgressView  # noqa: E402
+from nbdocker.frontends.widgets import DockerizePanel, ProgressView  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "notebooks" / "frontend"
 BASE = "nbdocker-test/base:fake"

@@ -1,0 +1,204 @@
+"""Files that ship with the notebook: local modules and data files named by literals.
+
+Rules (all paths relative to the notebook's directory, POSIX):
+
+* never outside the notebook's directory tree (symlinks resolved, ``..`` rejected);
+* never secret-looking files or anything under ``.ssh``/``.aws``/``.docker``/``.git``
+  (see :mod:`nbdocker.secrets`);
+* files over ``max_file_size`` are left out with a warning;
+* a literal naming a *directory* (``"data"``, ``"data/"``, or the folder prefix of an
+  f-string like ``f"data/{name}.csv"``) ships the files below it, at most
+  :data:`MAX_DIR_FILES` of them, skipping hidden folders, caches and secrets;
+* a literal holding a glob pattern (``glob("data/*.csv")``, ``!ls scripts/*.py``) ships
+  what it matches under the notebook's directory, shell-style (hidden files only when
+  the pattern says so), when the pattern has some literal text (``"*"`` alone is too
+  broad and ships nothing).
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Dict, Iterable, List, Optional, Set
+
+from ...spec import FileEntry
+from ...secrets import is_secret_path
+
+__all__ = ["FileCollector", "MAX_DIR_FILES", "file_entry", "sha256_file"]
+
+MAX_DIR_FILES = 1000
+# Folders never worth shipping from a data directory.
+_SKIP_DIRS = frozenset({"__pycache__", ".ipynb_checkpoints", "node_modules", ".venv", "venv",
+                        ".tox", ".mypy_cache", ".pytest_cache"})
+_GLOB_MAGIC = re.compile(r"[*?\[]")
+# What is left of a pattern once wildcards, classes, separators and dots are removed.
+_WILDCARDS = re.compile(r"\[[^\]]*\]|[*?/.]")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_entry(path: Path, rel: str, kind: str) -> FileEntry:
+    """A :class:`FileEntry` with size and sha256 of ``path``."""
+    return FileEntry(path=rel, kind=kind, size=path.stat().st_size, sha256=sha256_file(path))
+
+
+@dataclass
+class FileCollector:
+    """Collects what ships, enforcing the rules in the module docstring."""
+
+    root: Path
+    max_file_size: int = 50 * 1024 * 1024
+    entries: Dict[str, FileEntry] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root = Path(os.path.realpath(self.root))
+        self._warned: Set[str] = set()
+
+    def _warn(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            self.warnings.append(text)
+
+    # -- path checks -------------------------------------------------------------
+    def relative(self, literal: str) -> Optional[str]:
+        """The POSIX path of ``literal`` under the root, or None if it isn't a safe one.
+
+        Absolute paths, ``~``, URLs and anything escaping the root (``..``, symlinks)
+        are not shippable.
+        """
+        text = literal.strip()
+        if not text or text != literal or "://" in text or text.startswith(("~", "-")):
+            return None
+        posix = PurePosixPath(text.replace("\\", "/"))
+        if posix.is_absolute() or ".." in posix.parts:
+            if ".." in posix.parts and (self.root / text).exists():
+                self._warn(f"{literal}: outside the notebook's directory, not shipped")
+            return None
+        rel = posix.as_posix()
+        if rel in (".", ""):
+            return None
+        return rel
+
+    def _inside(self, path: Path) -> Optional[str]:
+        real = Path(os.path.realpath(path))
+        try:
+            return real.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def add_file(self, rel: str, kind: str) -> bool:
+        """Ship ``rel`` (relative POSIX) as ``kind`` if it passes the rules; True if shipped."""
+        if rel in self.entries:
+            if kind == "module" and self.entries[rel].kind == "data":
+                self.entries[rel] = FileEntry(rel, kind, self.entries[rel].size, self.entries[rel].sha256)
+            return True
+        path = self.root / rel
+        if is_secret_path(rel):
+            self._warn(f"{rel}: looks like a secret, not shipped")
+            return False
+        if not path.is_file():
+            return False
+        real_rel = self._inside(path)
+        if real_rel is None:
+            self._warn(f"{rel}: points outside the notebook's directory, not shipped")
+            return False
+        if is_secret_path(real_rel):
+            self._warn(f"{rel}: looks like a secret, not shipped")
+            return False
+        size = path.stat().st_size
+        if size > self.max_file_size:
+            self._warn(f"{rel}: {size} bytes is over the size cap of {self.max_file_size} bytes, "
+                       "not shipped")
+            return False
+        self.entries[rel] = file_entry(path, rel, kind)
+        return True
+
+    def add_tree(self, rel_dir: str, kind: str, suffix: str = "") -> List[str]:
+        """Ship the files below directory ``rel_dir`` (bounded); returns what shipped."""
+        top = self.root / rel_dir
+        if is_secret_path(rel_dir + "/x") or self._inside(top) is None:
+            return []
+        shipped: List[str] = []
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+            for name in sorted(filenames):
+                if suffix and not name.endswith(suffix):
+                    continue
+                rel = (Path(dirpath) / name).relative_to(self.root).as_posix()
+                if len(shipped) >= MAX_DIR_FILES:
+                    self._warn(f"{rel_dir}/: more than {MAX_DIR_FILES} files, the rest not shipped")
+                    return shipped
+                if self.add_file(rel, kind):
+                    shipped.append(rel)
+        return shipped
+
+    # -- literals -----------------------------------------------------------------
+    def add_literals(self, literals: Iterable[str], dir_prefixes: Iterable[str] = ()) -> None:
+        """Ship data files (and directories) that string literals in the code name."""
+        for literal in sorted(set(literals)):
+            rel = self.relative(literal)
+            if rel is None:
+                continue
+            path = self.root / rel
+            try:
+                if _GLOB_MAGIC.search(rel) and not path.exists():
+                    self.add_glob(rel)
+                elif path.is_file():
+                    self.add_file(rel, "data")
+                elif path.is_dir() and self._inside(path) not in (None, ""):
+                    self.add_tree(rel, "data")
+            except OSError:  # names too long, permission denied: just not a data file
+                continue
+        for prefix in sorted(set(dir_prefixes)):
+            rel = self.relative(prefix)
+            if rel is not None and (self.root / rel).is_dir() and self._inside(self.root / rel) not in (None, ""):
+                self.add_tree(rel, "data")
+
+    def add_glob(self, pattern: str) -> List[str]:
+        """Ship what glob ``pattern`` (relative POSIX) matches below the root; returns
+        what shipped. A pattern of wildcards only (``*``, ``**/*``) ships nothing."""
+        if not _WILDCARDS.sub("", pattern):
+            return []
+        shipped: List[str] = []
+        base = glob.escape(str(self.root))
+        for match in sorted(glob.glob(os.path.join(base, pattern), recursive=True)):
+            rel = self._inside(Path(match))
+            if not rel or _SKIP_DIRS & set(PurePosixPath(rel).parts):
+                continue
+            if len(shipped) >= MAX_DIR_FILES:
+                self._warn(f"{pattern}: matches more than {MAX_DIR_FILES} files, "
+                           "the rest not shipped")
+                break
+            if Path(match).is_dir():
+                shipped += self.add_tree(rel, "data")
+            elif self.add_file(rel, "data"):
+                shipped.append(rel)
+        return shipped
+
+    # -- local modules --------------------------------------------------------------
+    def local_module(self, dotted: str) -> Optional[List[str]]:
+        """Files of local module ``dotted`` (relative paths), or None if it isn't local.
+
+        ``a`` is local when ``a.py`` or a directory ``a/`` (package or namespace) sits
+        next to the notebook; for a directory, every ``.py`` file below it ships.
+        """
+        top = dotted.split(".", 1)[0]
+        if not top.isidentifier():
+            return None
+        if (self.root / f"{top}.py").is_file():
+            return [f"{top}.py"] if self.add_file(f"{top}.py", "module") else []
+        pkg = self.root / top
+        if pkg.is_dir() and ((pkg / "__init__.py").is_file() or "." in dotted):
+            return self.add_tree(top, "module", suffix=".py")
+        return None

@@ -1,0 +1,26 @@
+"""Spec → Dockerfile → build context.
+
+:func:`render` is pure (golden-file tested); :func:`build_context` adds the files;
+:func:`discover_build_options` reads the host's CA bundle and http(s) index URLs, which
+go into the builder stage only. See :mod:`nbdocker.stages.image.dockerfile` for the layout.
+"""
+from .context import build_context, context_files, runner_files, tar_bytes
+from .hostpip import BuildOptions, discover_build_options
+from .dockerfile import (RUNNER_REQUIREMENTS, UV_VERSION, default_tag, image_labels, render,
+                     requirements_txt, runner_requirements_txt)
+
+__all__ = [
+    "render",
+    "build_context",
+    "context_files",
+    "tar_bytes",
+    "runner_files",
+    "default_tag",
+    "image_labels",
+    "requirements_txt",
+    "runner_requirements_txt",
+    "BuildOptions",
+    "discover_build_options",
+    "RUNNER_REQUIREMENTS",
+    "UV_VERSION",
+]

@@ -1,0 +1,295 @@
+"""The notebook runner that executes INSIDE the container.
+
+This file is copied into the image as ``/opt/nbdocker/nbdocker_runner.py``, beside
+:mod:`nbdocker.contract` (as ``nbdocker_contract.py``), and run with the image's own
+interpreter. nbdocker itself is not installed there, so this module is standalone: the
+standard library, the contract, nbformat and nbclient only (imported lazily, so the host
+can import this module without them).
+
+Usage (inside the container)::
+
+    python /opt/nbdocker/nbdocker_runner.py INPUT.ipynb OUTPUT.ipynb
+        [--parameters-json JSON | --parameters-file PATH] [--cell-timeout S]
+        [--timeout S] [--allow-errors] [--kernel NAME] [--cwd DIR]
+
+Progress goes to stdout as one JSON document per line, prefixed with
+:data:`nbdocker.contract.EVENT_PREFIX`::
+
+    @@nbdocker {"event": "start", "total": 5, "cells": 9}
+    @@nbdocker {"event": "cell", "step": 1, "total": 5, "index": 0, "exec_index": 0}
+    @@nbdocker {"event": "error", "kind": "cell", "index": 3, "ename": "...", ...}
+    @@nbdocker {"event": "done", "status": "ok", "errors": [4]}
+
+``index`` is the cell's position in the notebook as given (before the
+``injected-parameters`` cell was added); ``exec_index`` its position in the executed
+notebook. The executed notebook is written to OUTPUT even when the run fails, so the
+user sees how far it got. The exit code says how the run ended (``EXIT_*``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+__all__ = ["python_literal", "inject_parameters", "pager_outputs", "main"]
+
+try:  # in the image the contract is copied beside this file
+    import nbdocker_contract as contract  # type: ignore[import-not-found]
+except ImportError:  # on the host (tests, the fake engine): the package's own module
+    from nbdocker import contract
+
+_SOURCE_HEAD_LINES = 3
+
+
+def _emit(event: str, **fields: Any) -> None:
+    """Write one machine-readable progress line to stdout (flushed: the host streams)."""
+    fields = {"event": event, **fields}
+    sys.stdout.write(contract.EVENT_PREFIX + json.dumps(fields, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _tags(cell: Mapping[str, Any]) -> List[str]:
+    return list(cell.get("metadata", {}).get("tags", []) or [])
+
+
+def _source(cell: Mapping[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _source_head(cell: Mapping[str, Any]) -> str:
+    return "\n".join(_source(cell).splitlines()[:_SOURCE_HEAD_LINES])
+
+
+def python_literal(value: Any) -> str:
+    """Python source for a JSON-like ``value`` (what papermill's Python translator does).
+
+    ``repr`` is right for str/int/bool/None; floats need care because ``repr(nan)`` is
+    not valid Python, and containers are rendered recursively for the same reason.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return f"float({str(value)!r})"
+        return repr(value)
+    if isinstance(value, (list, tuple)):  # JSON has no tuples: both become lists
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    # Anything else arrived through JSON only as a string; keep papermill's fallback.
+    return repr(str(value))
+
+
+def inject_parameters(nb: Any, parameters: Mapping[str, Any]) -> Optional[int]:
+    """Insert a cell tagged ``injected-parameters`` with ``name = value`` lines.
+
+    Papermill's rules: existing injected cells are removed; the new cell goes right
+    after the first cell tagged ``parameters``, or first when there is none. Returns
+    the new cell's index, or None when ``parameters`` is empty (nothing is changed).
+    """
+    import nbformat
+
+    if not parameters:
+        return None
+    for name in parameters:
+        if not str(name).isidentifier():
+            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+    nb.cells = [c for c in nb.cells if contract.INJECTED_TAG not in _tags(c)]
+    lines = ["# Parameters"] + [f"{name} = {python_literal(value)}"
+                                for name, value in parameters.items()]
+    cell = nbformat.v4.new_code_cell(source="\n".join(lines) + "\n")
+    cell.metadata["tags"] = [contract.INJECTED_TAG]
+    # Cell ids only exist from nbformat 4.5; an id in an older notebook is invalid.
+    if (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) < (4, 5):
+        cell.pop("id", None)
+    at = 0
+    for i, existing in enumerate(nb.cells):
+        if contract.PARAMETERS_TAG in _tags(existing):
+            at = i + 1
+            break
+    nb.cells.insert(at, cell)
+    return at
+
+
+def pager_outputs(execute_reply: Optional[Mapping[str, Any]]) -> List[Any]:
+    """``display_data`` outputs for the pager payloads of one ``execute_reply``.
+
+    IPython sends what it "pages" (``%prun``, ``%lprun``, ``%mprun``, ``obj?``,
+    ``%pdoc``...) as a ``page`` payload on the reply, not as an output message.
+    JupyterLab, Notebook 7 and VS Code show it inline and save it in the notebook as a
+    display; nbclient drops it. Turning it into the same display keeps such cells
+    comparable with what their author saved.
+    """
+    import nbformat
+
+    content = (execute_reply or {}).get("content") or {}
+    outputs = []
+    for payload in content.get("payload") or []:
+        data = payload.get("data") if isinstance(payload, Mapping) else None
+        if payload.get("source") == "page" and isinstance(data, Mapping) and data:
+            outputs.append(nbformat.v4.new_output("display_data", data=dict(data)))
+    return outputs
+
+
+def _write_atomic(nb: Any, path: str) -> None:
+    import nbformat
+
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        nbformat.write(nb, f)
+    os.replace(tmp, path)
+
+
+def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="nbdocker_runner",
+                                description="Execute a notebook with nbclient (nbdocker).")
+    p.add_argument("input")
+    p.add_argument("output")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--parameters-json", default=None, help="JSON object of parameters")
+    group.add_argument("--parameters-file", default=None, help="file holding that JSON")
+    p.add_argument("--cell-timeout", type=float, default=None, help="seconds per cell")
+    p.add_argument("--timeout", type=float, default=None, help="seconds for the whole run")
+    p.add_argument("--allow-errors", action="store_true")
+    p.add_argument("--kernel", default="python3", help="kernel name (default: python3)")
+    p.add_argument("--cwd", default=None, help="kernel working directory "
+                   "(default: the input notebook's directory)")
+    return p.parse_args(argv)
+
+
+def _load_parameters(args: argparse.Namespace) -> Dict[str, Any]:
+    text = args.parameters_json
+    if args.parameters_file:
+        with open(args.parameters_file, encoding="utf-8") as f:
+            text = f.read()
+        try:  # the file only carries the parameters in: keep the work dir as it was
+            os.remove(args.parameters_file)
+        except OSError:
+            pass
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("parameters must be a JSON object")
+    return value
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the notebook; return one of the ``EXIT_*`` codes."""
+    started = time.monotonic()
+    args = _parse_args(argv)
+    import nbformat
+
+    try:
+        with open(args.input, encoding="utf-8") as f:
+            nb = nbformat.read(f, as_version=4)
+        parameters = _load_parameters(args)
+        injected_at = inject_parameters(nb, parameters)
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        _emit("error", kind="input", message=f"{type(exc).__name__}: {exc}")
+        return contract.EXIT_INPUT
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    def original_index(exec_index: int) -> Optional[int]:
+        if injected_at is None or exec_index < injected_at:
+            return exec_index
+        return None if exec_index == injected_at else exec_index - 1
+
+    # Clear old outputs: a cell the run never reaches must not look "reproduced".
+    runnable: Dict[int, int] = {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            if _source(cell).strip():
+                runnable[i] = len(runnable) + 1
+    total = len(runnable)
+    deadline = started + args.timeout if args.timeout else None
+    state: Dict[str, Any] = {"index": None}
+
+    def on_cell_start(cell: Any, cell_index: int, **_: Any) -> None:
+        if cell_index not in runnable:
+            return
+        state["index"] = cell_index
+        _emit("cell", step=runnable[cell_index], total=total, exec_index=cell_index,
+              index=original_index(cell_index))
+
+    def timeout_for(cell: Any) -> Optional[float]:
+        # The whole-run deadline becomes the cell's timeout once it is the nearer one,
+        # so nbclient stops the cell and the kernel is shut down cleanly.
+        limits = [t for t in (args.cell_timeout,) if t]
+        if deadline is not None:
+            limits.append(max(deadline - time.monotonic(), 0.01))  # 0 means "none"
+        return min(limits) if limits else None
+
+    def on_cell_executed(cell: Any, execute_reply: Any = None, **_: Any) -> None:
+        cell.outputs.extend(pager_outputs(execute_reply))
+
+    cwd = args.cwd or os.path.dirname(os.path.abspath(args.input))
+    client = NotebookClient(
+        nb, kernel_name=args.kernel, allow_errors=args.allow_errors, timeout=None,
+        timeout_func=timeout_for, resources={"metadata": {"path": cwd}},
+        on_cell_start=on_cell_start, on_cell_executed=on_cell_executed,
+        # A stuck cell must not delay the shutdown; outputs are already collected.
+        shutdown_kernel="immediate",
+    )
+    if deadline is not None:
+        client.startup_timeout = max(1, int(min(client.startup_timeout,
+                                                deadline - time.monotonic()) + 1))
+    _emit("start", total=total, cells=len(nb.cells), kernel=args.kernel)
+
+    def cell_fields(exec_index: Optional[int]) -> Dict[str, Any]:
+        if exec_index is None:
+            return {"index": None, "exec_index": None, "source_head": ""}
+        return {"index": original_index(exec_index), "exec_index": exec_index,
+                "source_head": _source_head(nb.cells[exec_index])}
+
+    code = contract.EXIT_OK
+    try:
+        client.execute()
+    except CellTimeoutError:
+        if deadline is not None and time.monotonic() >= deadline - 0.05:
+            _emit("error", kind="timeout", timeout=args.timeout, **cell_fields(state["index"]))
+            code = contract.EXIT_TIMEOUT
+        else:
+            _emit("error", kind="cell_timeout", timeout=args.cell_timeout,
+                  **cell_fields(state["index"]))
+            code = contract.EXIT_CELL_TIMEOUT
+    except CellExecutionError as exc:
+        _emit("error", kind="cell", ename=exc.ename, evalue=exc.evalue,
+              **cell_fields(state["index"]))
+        code = contract.EXIT_CELL_ERROR
+    except DeadKernelError as exc:
+        _emit("error", kind="kernel_died", message=str(exc), **cell_fields(state["index"]))
+        code = contract.EXIT_KERNEL_DIED
+    except Exception as exc:  # noqa: BLE001 - kernel start-up failures have many types
+        if deadline is not None and time.monotonic() >= deadline - 0.05:
+            _emit("error", kind="timeout", timeout=args.timeout, **cell_fields(state["index"]))
+            code = contract.EXIT_TIMEOUT
+        elif state["index"] is None:  # nothing ran yet: the kernel never came up
+            _emit("error", kind="kernel_start", message=f"{type(exc).__name__}: {exc}")
+            code = contract.EXIT_KERNEL_START
+        else:
+            raise
+    finally:
+        _write_atomic(nb, args.output)
+
+    errors = [original_index(i) for i, cell in enumerate(nb.cells)
+              if cell.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+    _emit("done", status="ok" if code == contract.EXIT_OK else "failed", exit_code=code, errors=errors,
+          seconds=round(time.monotonic() - started, 3))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
