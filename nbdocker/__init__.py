@@ -12,6 +12,8 @@ Public API (everything else is private and may change)::
 In IPython/Jupyter: ``%load_ext nbdocker`` then ``%dockerize``.
 Importing this package is cheap: docker-py, nbclient and IPython load only when used.
 """
+from typing import TYPE_CHECKING as _TYPE_CHECKING, Any as _Any, List as _List
+
 from .engine.base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
 from .events import Event, EventHandler, Phase
 from .exceptions import (
@@ -24,6 +26,7 @@ from .exceptions import (
     ImageNotFound,
     InputError,
     KernelDied,
+    MissingExtra,
     NbDockerError,
     NotebookError,
     RegistryError,
@@ -31,11 +34,42 @@ from .exceptions import (
     RunInterrupted,
     RunTimeout,
 )
-from .pipeline import (BuildOutcome, PushOutcome, VerifyOutcome, build, capture, dockerfile,
-                       ensure_image, export, load_image, push, run, save_image, verify)
+from .options import Options
+from .pipeline import (BuildOutcome, Plan, PushOutcome, VerifyOutcome, build, capture, dockerfile,
+                       ensure_image, export, load_image, plan, push, run, save_image, verify)
 from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirement, Unresolved
 
-__version__ = "0.1.0"
+if _TYPE_CHECKING:
+    from .engine.fake import FakeEngine
+    from .stages.capture.live import LiveKernel
+    from .stages.run.execute import FailedCell, RunOutcome
+    from .stages.verify.compare import CellResult, ReproductionReport
+
+# Public names whose modules are not needed to import nbdocker (nbformat, the compare
+# masks, subprocess machinery): loaded on first use (PEP 562), so `import nbdocker` and
+# `%load_ext nbdocker` stay cheap.
+_LAZY = {
+    "FakeEngine": "nbdocker.engine.fake",
+    "LiveKernel": "nbdocker.stages.capture.live",
+    "RunOutcome": "nbdocker.stages.run.execute",
+    "FailedCell": "nbdocker.stages.run.execute",
+    "ReproductionReport": "nbdocker.stages.verify.compare",
+    "CellResult": "nbdocker.stages.verify.compare",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nbdocker' has no attribute {name!r}")
+
+
+def __dir__() -> _List[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+from ._version import __version__
 
 
 def load_ipython_extension(ipython: object) -> None:
@@ -59,17 +93,19 @@ __all__ = [
     # IPython extension (%load_ext nbdocker)
     "load_ipython_extension", "unload_ipython_extension",
     # pipeline
-    "capture", "dockerfile", "build", "ensure_image", "run", "verify",
+    "Options", "capture", "plan", "dockerfile", "build", "ensure_image", "run", "verify",
     "export", "push", "save_image", "load_image",
-    "BuildOutcome", "VerifyOutcome", "PushOutcome",
+    "Plan", "BuildOutcome", "VerifyOutcome", "PushOutcome", "RunOutcome", "FailedCell",
+    "ReproductionReport", "CellResult", "LiveKernel",
     # data
     "EnvironmentSpec", "PythonInfo", "PlatformInfo", "Requirement", "Unresolved", "FileEntry",
     # events
     "Event", "EventHandler", "Phase",
-    # engine seam
+    # engine seam, and its test double
     "ContainerEngine", "ContainerLimits", "ContainerResult", "BuildResult", "BuildStep",
+    "FakeEngine",
     # exceptions
-    "NbDockerError", "InputError", "NotebookError", "BundleError", "CaptureError",
+    "NbDockerError", "InputError", "NotebookError", "BundleError", "MissingExtra", "CaptureError",
     "EngineError", "EngineUnavailable", "BuildError", "ImageNotFound", "RegistryError",
     "RunError", "CellExecutionError", "RunTimeout", "KernelDied", "RunInterrupted",
 ]

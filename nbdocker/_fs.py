@@ -1,17 +1,26 @@
-"""Atomic file writes: readers see the old file or the new one, never half of one."""
+"""The file-system policies every module shares: atomic writes and nbdocker's cache.
+
+Atomic writes: readers see the old file or the new one, never half of one, and an
+interrupted write leaves nothing behind. The cache directory is
+``$NBDOCKER_CACHE_DIR``, else ``$XDG_CACHE_HOME/nbdocker``, else ``~/.cache/nbdocker``;
+a cache that cannot be read or written is never an error, only slower.
+"""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Iterator, Union
+from typing import IO, Any, Iterator, Optional, Union
 
-__all__ = ["atomic_writer"]
+__all__ = ["atomic_writer", "atomic_write_text", "cache_dir", "read_cache", "write_cache"]
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Union[str, "os.PathLike[str]"], *, text: bool = False) -> Iterator[IO[Any]]:
+def atomic_writer(path: PathLike, *, text: bool = False) -> Iterator[IO[Any]]:
     """Yield a file open on a temp file beside ``path``; on a clean exit it gets the mode a
     plain ``open()`` would give (or the replaced file's) and is renamed over ``path``; on
     any error (Ctrl-C included) it is removed and ``path`` is untouched."""
@@ -19,7 +28,8 @@ def atomic_writer(path: Union[str, "os.PathLike[str]"], *, text: bool = False) -
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
     try:
-        with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as fh:
+        fh: IO[Any] = (os.fdopen(fd, "w", encoding="utf-8") if text else os.fdopen(fd, "wb"))
+        with fh:
             yield fh
         os.chmod(tmp, _mode_for(target))  # mkstemp creates 0600
         os.replace(tmp, target)
@@ -50,3 +60,34 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path, text=True) as fh:
+        fh.write(text)
+
+
+def cache_dir() -> Path:
+    """``$NBDOCKER_CACHE_DIR``, else ``$XDG_CACHE_HOME/nbdocker``, else ``~/.cache/nbdocker``."""
+    explicit = os.environ.get("NBDOCKER_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nbdocker"
+
+
+def read_cache(name: str) -> Optional[Any]:
+    """The JSON document cached as ``name``, or None (missing or unreadable)."""
+    try:
+        return json.loads((cache_dir() / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_cache(name: str, value: Any) -> None:
+    """Cache ``value`` as JSON under ``name``, atomically; failures are ignored."""
+    try:
+        atomic_write_text(cache_dir() / name, json.dumps(value))
+    except OSError:
+        pass  # a read-only cache is not an error, only slower

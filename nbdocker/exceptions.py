@@ -5,7 +5,8 @@
     NbDockerError                      root; ``exit_code`` is what the CLI returns
     ├── InputError              (2)    bad input or usage
     │   ├── NotebookError              missing, unreadable or malformed notebook
-    │   └── BundleError                not an nbdocker bundle / bundle incomplete
+    │   ├── BundleError                not an nbdocker bundle / bundle incomplete
+    │   └── MissingExtra               an optional extra is not installed (the pip line)
     ├── CaptureError            (2)    the target interpreter could not be queried
     ├── EngineError             (3)    the container engine failed us
     │   ├── EngineUnavailable          no engine answers (socket / DOCKER_HOST)
@@ -30,6 +31,7 @@ __all__ = [
     "InputError",
     "NotebookError",
     "BundleError",
+    "MissingExtra",
     "CaptureError",
     "EngineError",
     "EngineUnavailable",
@@ -62,6 +64,16 @@ class NotebookError(InputError):
 
 class BundleError(InputError):
     """A path given as a bundle is not a complete nbdocker bundle."""
+
+
+class MissingExtra(InputError):
+    """An optional part of nbdocker needs a package that is not installed; the message
+    names the exact ``pip install 'nbdocker[extra]'`` line (papermill's habit)."""
+
+    @classmethod
+    def need(cls, what: str, extra: str, module: str) -> "MissingExtra":
+        return cls(f"{what} needs {module}, which is not installed here: "
+                   f"pip install 'nbdocker[{extra}]'")
 
 
 class CaptureError(NbDockerError):

@@ -14,13 +14,13 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
 
-from ._fs import atomic_writer
+from ._fs import atomic_write_text
 from .exceptions import NotebookError
 
 if TYPE_CHECKING:  # nbformat costs ~0.1 s to import (jsonschema): only where needed
     import nbformat
 
-__all__ = ["read_notebook", "load_notebook_json", "write_notebook_atomic", "atomic_write_text",
+__all__ = ["read_notebook", "load_notebook_json", "write_notebook_atomic",
            "code_cells", "kernel_name"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -141,18 +141,8 @@ def code_cells(nb: Any) -> List[Tuple[int, str]]:
     return out
 
 
-def atomic_write_text(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: temp file in the same directory, then replace.
-
-    Readers see the old file or the new one, never half of one; the temp file is removed
-    when anything fails.
-    """
-    with atomic_writer(path, text=True) as fh:
-        fh.write(text)
-
-
 def write_notebook_atomic(nb: "nbformat.NotebookNode", path: PathLike) -> None:
-    """Write ``nb`` to ``path`` atomically (see :func:`atomic_write_text`)."""
+    """Write ``nb`` to ``path`` atomically (see :func:`nbdocker._fs.atomic_writer`)."""
     import nbformat
 
     atomic_write_text(path, nbformat.writes(nb))

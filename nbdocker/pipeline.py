@@ -1,203 +1,54 @@
-"""capture → render → build → run → compare: the one pipeline every front end uses.
+"""capture → image → run → verify, and share: the one orchestrator every front end uses.
 
-Each step is a plain function taking an optional ``on_event`` callback (see
-:mod:`nbdocker.events`) and returning a typed result; the CLI, the ``%dockerize`` magic
-and the widget panel only render events and results. Callbacks rather than generators
-keep results as return values and errors as ordinary exceptions, and work unchanged from
-the widget's worker thread.
+Each action is a plain function taking the notebook (or a bundle directory), one
+:class:`~nbdocker.options.Options` and an optional ``on_event`` callback (see
+:mod:`nbdocker.events`), and returning a typed outcome; the CLI, the ``%dockerize``
+magic and the widget panel only turn their input into an ``Options``, call one of these
+and render the events and the outcome. Keyword arguments named like ``Options`` fields
+are a shorthand: ``nbdocker.run("a.ipynb", parameters={"alpha": 0.2}, timeout=60)``.
+
+``kernel`` (a :class:`~nbdocker.stages.capture.live.LiveKernel`) makes the capture join
+what a live kernel imported; ``spec`` skips the capture (a bundle's own spec is never
+re-captured); ``engine`` replaces the default Docker engine (tests pass a
+:class:`~nbdocker.engine.fake.FakeEngine`). Callbacks rather than generators keep
+results as return values and errors as ordinary exceptions, and work unchanged from
+the panel's worker thread.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union)
 
 from .contract import LABEL_BUILD_HASH
 from .engine.base import BuildResult, ContainerEngine, ContainerLimits
 from .events import Event, EventHandler, Phase, emit
+from .exceptions import InputError
+from .options import Options
 from .spec import EnvironmentSpec
 
-__all__ = ["BuildOutcome", "capture", "dockerfile", "build", "ensure_image", "run", "verify",
-           "VerifyOutcome", "export", "push", "PushOutcome", "save_image", "load_image"]
+if TYPE_CHECKING:  # the stages load lazily: capturing needs neither docker-py nor nbclient
+    from .stages.capture.live import LiveKernel
+    from .stages.run.execute import RunOutcome
+    from .stages.verify.compare import ReproductionReport
+
+__all__ = ["Plan", "BuildOutcome", "PushOutcome", "VerifyOutcome", "capture", "plan",
+           "dockerfile", "build", "ensure_image", "run", "verify", "export", "push",
+           "save_image", "load_image", "ACTIONS"]
 
 PathLike = Union[str, Path]
 
 
-
 @dataclass(frozen=True)
-class BuildOutcome:
-    """A built (or found) image for a spec."""
+class Plan:
+    """What a build would do, without an engine: the spec, the Dockerfile, the tag and
+    the base image (``%dockerize --dry-run``, ``nbdocker dockerfile``)."""
 
-    tag: str
-    image_id: str
     spec: EnvironmentSpec
+    dockerfile: str
+    tag: str
     base_image: str
-    result: Optional[BuildResult] = None   # None when the image already existed
-
-    @property
-    def built(self) -> bool:
-        return self.result is not None
-
-
-@dataclass(frozen=True)
-class VerifyOutcome:
-    """``verify``'s result: the image, the executed notebook's path and the report."""
-
-    build: BuildOutcome
-    output: Path
-    report: Any  # nbdocker.stages.verify.compare.ReproductionReport (kept lazy: compare is not needed to capture)
-
-
-def capture(notebook: PathLike, *, python: Optional[str] = None, env_names: Sequence[str] = (),
-            on_event: Optional[EventHandler] = None) -> EnvironmentSpec:
-    """Capture ``notebook``'s environment; versions from ``python`` (default: its kernel's)."""
-    from .stages.capture import capture_notebook
-
-    notebook, bundled = _resolve(notebook, None)
-    if bundled is not None:  # a bundle's spec is its capture: never re-capture it
-        return bundled
-    spec = capture_notebook(notebook, python=python, env_names=env_names, on_event=on_event)
-    # capture_notebook reports progress; warnings are raised here once for every caller.
-    for warning in spec.warnings:
-        emit(on_event, Event(Phase.CAPTURE, "warning", warning))
-    return spec
-
-
-def dockerfile(spec: EnvironmentSpec, *, base_image: Optional[str] = None) -> str:
-    """The deterministic Dockerfile for ``spec`` (pure; no engine needed)."""
-    from .stages.image.base import resolve_base_image
-    from .stages.image import discover_build_options, render
-
-    return render(spec, base_image=resolve_base_image(spec, base_image),
-                  options=discover_build_options())
-
-
-def build(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
-          python: Optional[str] = None, tag: Optional[str] = None,
-          base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
-          on_event: Optional[EventHandler] = None) -> BuildOutcome:
-    """Build the image for ``notebook`` (capturing first unless ``spec`` is given)."""
-    from .stages.image import default_tag
-
-    notebook, spec = _resolve(notebook, spec)
-    spec = spec or capture(notebook, python=python, on_event=on_event)
-    engine = engine or _default_engine()
-    return _build(engine, spec, tag or default_tag(spec),
-                  _build_inputs(spec, notebook, base_image, on_event), on_event)
-
-
-def _build(engine: ContainerEngine, spec: EnvironmentSpec, tag: str,
-           inputs: Tuple[str, bytes, str], on_event: Optional[EventHandler]) -> BuildOutcome:
-    from .stages.image.base import check_base_python
-
-    base, context, build_hash = inputs
-    check_base_python(engine, base, spec, on_event)
-    result = engine.build(context, tag, labels={LABEL_BUILD_HASH: build_hash},
-                          on_event=on_event)
-    emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
-    return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
-                        result=result)
-
-
-def ensure_image(notebook: PathLike, *, spec: Optional[EnvironmentSpec] = None,
-                 python: Optional[str] = None, tag: Optional[str] = None,
-                 base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
-                 on_event: Optional[EventHandler] = None) -> BuildOutcome:
-    """The image for the notebook's current spec: reuse it when an image with that tag
-    was built from exactly these inputs (spec, base image, Dockerfile, runner, files —
-    the ``io.nbdocker.build-hash`` label), else build it (the layer cache keeps that
-    cheap when little changed)."""
-    from .stages.image import default_tag
-
-    notebook, spec = _resolve(notebook, spec)
-    spec = spec or capture(notebook, python=python, on_event=on_event)
-    engine = engine or _default_engine()
-    tag = tag or default_tag(spec)
-    inputs = _build_inputs(spec, notebook, base_image, on_event)
-    image_id = engine.image_id(tag)
-    if image_id is not None and engine.image_labels(tag).get(LABEL_BUILD_HASH) == inputs[2]:
-        emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
-                             data={"image_id": image_id, "reused": True}))
-        return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=inputs[0])
-    return _build(engine, spec, tag, inputs, on_event)
-
-
-def _build_inputs(spec: EnvironmentSpec, notebook: Path, base_image: Optional[str],
-                  on_event: Optional[EventHandler]) -> Tuple[str, bytes, str]:
-    """The base image, the in-memory build context and its digest (the context tar is
-    deterministic, so equal digests mean an identical build)."""
-    from .stages.image.base import resolve_base_image
-    from .stages.image import build_context, discover_build_options
-
-    base = resolve_base_image(spec, base_image)
-    context = build_context(spec, notebook.parent, base_image=base,
-                            options=discover_build_options(), on_event=on_event)
-    return base, context, hashlib.sha256(context).hexdigest()
-
-
-def run(notebook: Optional[PathLike] = None, *, image: Optional[str] = None,
-        parameters: Optional[Mapping[str, Any]] = None, output: Optional[PathLike] = None,
-        limits: ContainerLimits = ContainerLimits(), cell_timeout: Optional[float] = None,
-        allow_errors: bool = False, python: Optional[str] = None,
-        base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
-        spec: Optional[EnvironmentSpec] = None, tag: Optional[str] = None,
-        on_event: Optional[EventHandler] = None) -> Any:
-    """Run the notebook headless in its image (built first when missing, from ``spec``
-    when given). Cells that drive nbdocker itself are skipped (see
-    :mod:`nbdocker.stages.run.selfcells`).
-
-    Returns :class:`nbdocker.stages.run.execute.RunOutcome`; raises :class:`~nbdocker.exceptions.RunError`
-    subclasses when a cell fails, the run times out or the kernel dies.
-    """
-    from .stages.run.execute import run_in_container
-
-    engine = engine or _default_engine()
-    if notebook is not None:
-        notebook, spec = _resolve(notebook, spec)
-    if image is None:
-        if notebook is None:
-            raise ValueError("run() needs a notebook or an image")
-        image = ensure_image(notebook, spec=spec, python=python, tag=tag,
-                             base_image=base_image, engine=engine, on_event=on_event).tag
-    source, output, name = _container_notebook(notebook, output)
-    return run_in_container(engine, image, source, parameters=dict(parameters or {}),
-                            output=output, limits=limits, cell_timeout=cell_timeout,
-                            allow_errors=allow_errors, notebook_name=name, on_event=on_event)
-
-
-def verify(notebook: PathLike, *, parameters: Optional[Mapping[str, Any]] = None,
-           output: Optional[PathLike] = None, limits: ContainerLimits = ContainerLimits(),
-           cell_timeout: Optional[float] = None, python: Optional[str] = None,
-           base_image: Optional[str] = None, engine: Optional[ContainerEngine] = None,
-           spec: Optional[EnvironmentSpec] = None, tag: Optional[str] = None,
-           strict_images: bool = False, ignore_warnings: bool = False,
-           on_event: Optional[EventHandler] = None) -> VerifyOutcome:
-    """capture (unless ``spec``) → build (or reuse) → run (errors allowed) → compare
-    with saved outputs. Cells that drive nbdocker itself are skipped in both. With
-    ``strict_images`` a differing image makes its cell "differs"; ``ignore_warnings``
-    leaves Python warnings on stderr out of the comparison."""
-    from .stages.verify.compare import compare_notebooks
-    from .stages.run.execute import run_in_container
-
-    engine = engine or _default_engine()
-    notebook, spec = _resolve(notebook, spec)
-    source, output, name = _container_notebook(notebook, output)
-    built = ensure_image(notebook, spec=spec, python=python, tag=tag, base_image=base_image,
-                         engine=engine, on_event=on_event)
-    # Errors are allowed so that every cell gets compared; a cell that now raises shows
-    # up as "error" in the report instead of stopping the run.
-    outcome = run_in_container(engine, built.tag, source, parameters=dict(parameters or {}),
-                               output=output, limits=limits, cell_timeout=cell_timeout,
-                               allow_errors=True, notebook_name=name, on_event=on_event)
-    emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
-    report = compare_notebooks(source, outcome.notebook, image=built.tag,
-                               notebook=str(notebook), strict_images=strict_images,
-                               ignore_warnings=ignore_warnings,
-                               shipped_files=[f.path for f in built.spec.files])
-    emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
-                         else "outputs differ", step=1, total=1))
-    return VerifyOutcome(build=built, output=outcome.output, report=report)
 
 
 @dataclass(frozen=True)
@@ -212,31 +63,306 @@ class PushOutcome:
     @property
     def pinned(self) -> str:
         """``registry/repo@sha256:...``: pulls exactly this image, whatever the tag."""
-        from .stages.share.registry import repository_of
+        from .engine.refs import repository_of
 
         return f"{repository_of(self.ref)}@{self.digest}"
 
 
-def export(notebook: PathLike, to: PathLike, *, spec: Optional[EnvironmentSpec] = None,
-           python: Optional[str] = None, env_names: Sequence[str] = (),
-           base_image: Optional[str] = None, on_event: Optional[EventHandler] = None) -> Path:
+@dataclass(frozen=True)
+class BuildOutcome:
+    """A built (or found) image for a spec; ``saved``/``pushed`` when the options asked."""
+
+    tag: str
+    image_id: str
+    spec: EnvironmentSpec
+    base_image: str
+    result: Optional[BuildResult] = None   # None when the image already existed
+    saved: Optional[Path] = None
+    pushed: Optional[PushOutcome] = None
+
+    @property
+    def built(self) -> bool:
+        """True when this call built the image (False: an identical one was reused)."""
+        return self.result is not None
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """``verify``'s result: the image, the run in it and the comparison."""
+
+    build: BuildOutcome
+    run: "RunOutcome"
+    report: "ReproductionReport"
+
+    @property
+    def output(self) -> Optional[Path]:
+        """The executed notebook, written beside the original (or ``--output``)."""
+        return self.run.output
+
+
+def _options(options: Optional[Options], changes: Mapping[str, Any]) -> Options:
+    base = options if options is not None else Options()
+    return base.replace(**changes) if changes else base
+
+
+# -- capture -----------------------------------------------------------------------
+
+def capture(notebook: PathLike, options: Optional[Options] = None, *,
+            kernel: Optional["LiveKernel"] = None, on_event: Optional[EventHandler] = None,
+            **changes: Any) -> EnvironmentSpec:
+    """The notebook's :class:`EnvironmentSpec`: versions from ``options.python`` (default:
+    its kernel's), joined with a live ``kernel`` when given, edited by
+    ``options.exclude``/``options.add``. A bundle's spec is its capture."""
+    options = _options(options, changes)
+    path, bundled = _resolve(notebook, None)
+    return _spec_for(path, options, bundled, kernel, on_event)
+
+
+def _spec_for(notebook: Path, options: Options, spec: Optional[EnvironmentSpec],
+              kernel: Optional["LiveKernel"], on_event: Optional[EventHandler]
+              ) -> EnvironmentSpec:
+    """The spec to work with: ``spec`` (a bundle's, or the panel's) or a fresh capture,
+    with the options' edits applied (once: edits are idempotent)."""
+    from .stages.capture.edit import apply_changes
+
+    if spec is None:
+        from .stages.capture.notebook import capture_notebook
+
+        if kernel is not None:
+            from .stages.capture.live import capture_live
+
+            spec = capture_live(notebook, kernel.user_ns, baseline=kernel.baseline,
+                                env_names=options.env, on_event=on_event)
+        else:
+            spec = capture_notebook(notebook, python=options.python, env_names=options.env,
+                                    on_event=on_event)
+        # The stage reports progress; its warnings reach the user here, once.
+        for warning in spec.warnings:
+            emit(on_event, Event(Phase.CAPTURE, "warning", warning))
+    return apply_changes(spec, exclude=options.exclude, extra=options.add)
+
+
+# -- image ---------------------------------------------------------------------------
+
+def dockerfile(spec: EnvironmentSpec, options: Optional[Options] = None,
+               **changes: Any) -> str:
+    """The deterministic Dockerfile for ``spec`` (pure; no engine needed)."""
+    from .stages.image import discover_build_options, render
+    from .stages.image.base import resolve_base_image
+
+    options = _options(options, changes)
+    return render(spec, base_image=resolve_base_image(spec, options.base_image),
+                  options=discover_build_options())
+
+
+def plan(notebook: PathLike, options: Optional[Options] = None, *,
+         spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+         engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+         **changes: Any) -> Plan:
+    """What :func:`build` would do (the dry run): spec, Dockerfile, tag, base image."""
+    from .stages.image import default_tag
+    from .stages.image.base import resolve_base_image
+
+    options = _options(options, changes)
+    path, spec = _resolve(notebook, spec)
+    spec = _spec_for(path, options, spec, kernel, on_event)
+    return Plan(spec=spec, dockerfile=dockerfile(spec, options),
+                tag=options.tag or default_tag(spec),
+                base_image=resolve_base_image(spec, options.base_image))
+
+
+def build(notebook: PathLike, options: Optional[Options] = None, *,
+          spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+          engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+          **changes: Any) -> BuildOutcome:
+    """Build the image (capturing first unless ``spec`` is given), then save and push
+    it when ``options.save`` / ``options.push`` ask."""
+    options = _options(options, changes)
+    path, spec = _resolve(notebook, spec)
+    spec = _spec_for(path, options, spec, kernel, on_event)
+    engine = engine or _default_engine()
+    built = _build(engine, spec, options, _build_inputs(spec, path, options, on_event),
+                   on_event)
+    return _share_built(engine, built, options, on_event)
+
+
+def ensure_image(notebook: PathLike, options: Optional[Options] = None, *,
+                 spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+                 engine: Optional[ContainerEngine] = None,
+                 on_event: Optional[EventHandler] = None, **changes: Any) -> BuildOutcome:
+    """The image for the notebook's current spec: reused when an image with that tag
+    was built from exactly these inputs (spec, base image, Dockerfile, runner, files:
+    the ``io.nbdocker.build-hash`` label), else built (the layer cache keeps that cheap
+    when little changed)."""
+    options = _options(options, changes)
+    path, spec = _resolve(notebook, spec)
+    spec = _spec_for(path, options, spec, kernel, on_event)
+    engine = engine or _default_engine()
+    inputs = _build_inputs(spec, path, options, on_event)
+    tag = _tag(spec, options)
+    image_id = engine.image_id(tag)
+    if image_id is not None and engine.image_labels(tag).get(LABEL_BUILD_HASH) == inputs[2]:
+        emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
+                             data={"image_id": image_id, "reused": True}))
+        return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=inputs[0])
+    return _build(engine, spec, options, inputs, on_event)
+
+
+def _tag(spec: EnvironmentSpec, options: Options) -> str:
+    from .stages.image import default_tag
+
+    return options.tag or default_tag(spec)
+
+
+def _build(engine: ContainerEngine, spec: EnvironmentSpec, options: Options,
+           inputs: Tuple[str, bytes, str], on_event: Optional[EventHandler]) -> BuildOutcome:
+    from .stages.image.base import check_base_python
+
+    base, context, build_hash = inputs
+    tag = _tag(spec, options)
+    check_base_python(engine, base, spec, on_event)
+    result = engine.build(context, tag, labels={LABEL_BUILD_HASH: build_hash},
+                          on_event=on_event)
+    emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
+    return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
+                        result=result)
+
+
+def _build_inputs(spec: EnvironmentSpec, notebook: Path, options: Options,
+                  on_event: Optional[EventHandler]) -> Tuple[str, bytes, str]:
+    """The base image, the in-memory build context and its digest (the context tar is
+    deterministic, so equal digests mean an identical build)."""
+    from .stages.image import build_context, discover_build_options
+    from .stages.image.base import resolve_base_image
+
+    base = resolve_base_image(spec, options.base_image)
+    context = build_context(spec, notebook.parent, base_image=base,
+                            options=discover_build_options(), on_event=on_event)
+    return base, context, hashlib.sha256(context).hexdigest()
+
+
+def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,
+                 on_event: Optional[EventHandler]) -> BuildOutcome:
+    from dataclasses import replace
+
+    saved = save_image(built.tag, options.save, engine=engine, on_event=on_event) \
+        if options.save else None
+    pushed = push(built.tag, options.push, engine=engine, on_event=on_event) \
+        if options.push else None
+    return replace(built, saved=saved, pushed=pushed)
+
+
+# -- run and verify --------------------------------------------------------------------
+
+def _limits(options: Options) -> ContainerLimits:
+    return ContainerLimits(network=options.network, memory=options.memory,
+                           cpus=options.cpus, timeout=options.timeout)
+
+
+def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, *,
+        spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+        engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+        **changes: Any) -> "RunOutcome":
+    """Run the notebook headless in its image: ``options.image`` (or the image of
+    ``options.image_tar``), else the notebook's own, built when missing. Without a
+    notebook, the notebook baked into the image runs. Cells that drive nbdocker itself
+    are skipped (see :mod:`nbdocker.stages.run.selfcells`).
+
+    Raises :class:`~nbdocker.exceptions.RunError` subclasses when a cell fails (unless
+    ``options.allow_errors``), the run times out or the kernel dies.
+    """
+    from .stages.run.execute import run_in_container
+
+    options = _options(options, changes)
+    if notebook is None and not (options.image or options.image_tar):
+        raise InputError("give a NOTEBOOK, or --image IMG / --image-tar FILE.tar to run "
+                         "the notebook baked into it")
+    path: Optional[Path] = None
+    if notebook is not None:
+        path, spec = _resolve(notebook, spec)
+    engine = engine or _default_engine()
+    image = options.image
+    if options.image_tar:
+        loaded = load_image(options.image_tar, engine=engine, on_event=on_event)
+        image = image or loaded
+    if image is None:
+        assert path is not None
+        image = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
+                             on_event=on_event).tag
+    source, output, name = _container_notebook(path, options.output)
+    return run_in_container(engine, image, source, parameters=options.parameters,
+                            output=output, limits=_limits(options),
+                            cell_timeout=options.cell_timeout,
+                            allow_errors=options.allow_errors, notebook_name=name,
+                            on_event=on_event)
+
+
+def verify(notebook: PathLike, options: Optional[Options] = None, *,
+           spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+           engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+           **changes: Any) -> VerifyOutcome:
+    """capture (unless ``spec``) → build (or reuse) → run (errors allowed) → compare
+    with the saved outputs. Cells that drive nbdocker itself are skipped in both."""
+    from .stages.run.execute import run_in_container
+    from .stages.verify.compare import compare_notebooks
+
+    options = _options(options, changes)
+    engine = engine or _default_engine()
+    path, spec = _resolve(notebook, spec)
+    source, output, name = _container_notebook(path, options.output)
+    built = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
+                         on_event=on_event)
+    # Errors are allowed so that every cell gets compared; a cell that now raises shows
+    # up as "error" in the report instead of stopping the run.
+    outcome = run_in_container(engine, built.tag, source, parameters=options.parameters,
+                               output=output, limits=_limits(options),
+                               cell_timeout=options.cell_timeout, allow_errors=True,
+                               notebook_name=name, on_event=on_event)
+    emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
+    report = compare_notebooks(source, outcome.notebook, image=built.tag,
+                               notebook=str(path), strict_images=options.strict_images,
+                               ignore_warnings=options.ignore_warnings,
+                               shipped_files=[f.path for f in built.spec.files])
+    emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
+                         else "outputs differ", step=1, total=1))
+    return VerifyOutcome(build=built, run=outcome, report=report)
+
+
+# -- share ---------------------------------------------------------------------------
+
+def export(notebook: PathLike, to: PathLike, options: Optional[Options] = None, *,
+           spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+           on_event: Optional[EventHandler] = None, **changes: Any) -> Path:
     """Write the shareable bundle of ``notebook`` (or of a bundle: re-export) to ``to``,
-    a directory or a ``.tar.gz``; see :mod:`nbdocker.stages.share.bundle`. No engine needed."""
+    a directory or a ``.tar.gz``; see :mod:`nbdocker.stages.share.bundle`. No engine
+    needed."""
+    from .stages.image.base import resolve_base_image
     from .stages.share.bundle import export_bundle
 
-    notebook, spec = _resolve(notebook, spec)
-    spec = spec or capture(notebook, python=python, env_names=env_names, on_event=on_event)
-    return export_bundle(spec, notebook.parent, to, base_image=base_image, on_event=on_event)
+    options = _options(options, changes)
+    path, spec = _resolve(notebook, spec)
+    spec = _spec_for(path, options, spec, kernel, on_event)
+    return export_bundle(spec, path.parent, to,
+                         base_image=resolve_base_image(spec, options.base_image),
+                         on_event=on_event)
 
 
-def push(image: str, ref: str, *, engine: Optional[ContainerEngine] = None,
-         on_event: Optional[EventHandler] = None) -> PushOutcome:
-    """Tag local ``image`` as ``ref`` (``REGISTRY/REPO[:TAG]``; without a tag, the
-    image's own tag) and push it with the credentials of the Docker config
-    (``~/.docker/config.json``). ``RegistryError`` (exit 3) says why a push failed."""
+def push(source: str, ref: str, options: Optional[Options] = None, *,
+         engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+         **changes: Any) -> PushOutcome:
+    """Push ``source`` (a local image, or a notebook / bundle whose image is built when
+    missing) as ``ref`` (``REGISTRY/REPO[:TAG]``; without a tag, the image's own) with
+    the credentials of the Docker config. ``RegistryError`` (exit 3) says why a push
+    failed."""
+    from .engine.refs import check_reference
     from .stages.share.registry import push_image
 
+    options = _options(options, changes)
+    check_reference(ref, "push target")
     engine = engine or _default_engine()
+    image = source
+    if source.endswith(".ipynb") or Path(source).is_dir():
+        image = ensure_image(source, options, engine=engine, on_event=on_event).tag
     target, digest = push_image(engine, image, ref, on_event=on_event)
     return PushOutcome(source=image, ref=target, digest=digest)
 
@@ -262,6 +388,13 @@ def load_image(path: PathLike, *, engine: Optional[ContainerEngine] = None,
     return load_image_tar(engine or _default_engine(), path, on_event=on_event)
 
 
+# What the magic and the panel can do, by the name they give it.
+ACTIONS: Dict[str, Callable[..., Any]] = {"dry-run": plan, "build": build, "run": run,
+                                          "verify": verify}
+
+
+# -- helpers -----------------------------------------------------------------------------
+
 def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec]
              ) -> Tuple[Path, Optional[EnvironmentSpec]]:
     """A bundle directory stands for its (checked) notebook and spec."""
@@ -270,13 +403,7 @@ def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec]
     return resolve_notebook(notebook, spec)
 
 
-def _read(notebook: PathLike) -> Any:
-    from .notebook_io import read_notebook
-
-    return read_notebook(notebook)
-
-
-def _container_notebook(notebook: Optional[PathLike], output: Optional[PathLike]
+def _container_notebook(notebook: Optional[Path], output: Optional[PathLike]
                         ) -> Tuple[Any, Optional[PathLike], Optional[str]]:
     """What to send to the container, read once: an in-memory copy of the notebook in
     which cells driving nbdocker (``%load_ext nbdocker``, ``%dockerize``) are tagged to
@@ -284,11 +411,12 @@ def _container_notebook(notebook: Optional[PathLike], output: Optional[PathLike]
     file name. ``(None, output, None)`` runs the notebook baked into the image."""
     if notebook is None:
         return None, output, None
+    from .notebook_io import read_notebook
     from .stages.run.execute import resolve_output_path
     from .stages.run.selfcells import mark_nbdocker_cells
 
-    marked, _ = mark_nbdocker_cells(_read(notebook))
-    return marked, resolve_output_path(notebook, output), Path(notebook).name
+    marked, _ = mark_nbdocker_cells(read_notebook(notebook))
+    return marked, resolve_output_path(notebook, output), notebook.name
 
 
 def _default_engine() -> ContainerEngine:

@@ -54,8 +54,9 @@ class Requirement:
     when the distribution was not installed in the target interpreter (then unpinned).
     ``specifier`` keeps what a ``%pip install`` line asked for (e.g. ``>=1.2``).
     ``direct`` is True for what the notebook itself needs, False for the locked
-    transitive closure. ``reasons`` say why it is here ("import numpy (cell 3)",
-    "%pip install requests (cell 1)", "required by pandas").
+    transitive closure. ``reasons`` say why the notebook needs it ("import numpy
+    (cell 3)", "%pip install requests (cell 1)"); ``required_by`` names the requirements
+    that need it (canonical names; how the closure was locked).
     """
 
     name: str
@@ -64,6 +65,12 @@ class Requirement:
     reasons: Tuple[str, ...] = ()
     specifier: Optional[str] = None
     optional: bool = False
+    required_by: Tuple[str, ...] = ()
+
+    @property
+    def why(self) -> Tuple[str, ...]:
+        """Why it is here, for people: the reasons, then "required by X" for each parent."""
+        return self.reasons + tuple(f"required by {p}" for p in self.required_by)
 
     @property
     def pin(self) -> str:
@@ -165,7 +172,8 @@ class EnvironmentSpec:
             python=PythonInfo(**data["python"]),
             platform=PlatformInfo(**data.get("platform", {})),
             requirements=tuple(
-                Requirement(**{**r, "reasons": tuple(r.get("reasons", ()))})
+                Requirement(**{**r, "reasons": tuple(r.get("reasons", ())),
+                               "required_by": tuple(r.get("required_by", ()))})
                 for r in data.get("requirements", ())
             ),
             unresolved=tuple(

@@ -27,6 +27,7 @@ from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineError, EngineUnavailable, ImageNotFound, RegistryError
 from ..secrets import redact_text
+from .refs import split_reference
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
 
 __all__ = ["DockerEngine", "parse_pip_error"]
@@ -344,7 +345,7 @@ class DockerEngine(ContainerEngine):
         timeout when the request is sent, so lifting it for this one call is enough."""
         api = self.client.api
         saved = api.timeout
-        api.timeout = None
+        api.timeout = None  # type: ignore[assignment]  # urllib3: no read timeout
         try:
             stream = container.logs(stream=True, follow=True)
         finally:
@@ -407,13 +408,13 @@ class DockerEngine(ContainerEngine):
     def tag_image(self, ref: str, new_ref: str) -> None:
         """``docker tag ref new_ref``."""
         image = self._call(ref, self.client.images.get, ref)
-        repository, tag = _split_ref(new_ref)
+        repository, tag = split_reference(new_ref)
         self._call(f"tag {ref} as {new_ref}", image.tag, repository, tag=tag)
 
     def push(self, ref: str, *, on_event: Optional[EventHandler] = None) -> str:
         """Push ``ref`` with the credentials the docker CLI stored; the pushed digest.
         Failures raise ``RegistryError`` without echoing credentials."""
-        repository, tag = _split_ref(ref)
+        repository, tag = split_reference(ref)
         digest: Optional[str] = None
         try:
             for chunk in self.client.api.push(repository, tag=tag, stream=True, decode=True):
@@ -438,16 +439,6 @@ class DockerEngine(ContainerEngine):
             raise RegistryError(f"push of {ref} failed: the registry returned no digest")
         emit(on_event, Event(Phase.PUSH, "done", f"{ref}@{digest}", data={"digest": digest}))
         return digest
-
-
-def _split_ref(ref: str) -> Tuple[str, Optional[str]]:
-    """``host:5000/repo:tag`` → (``host:5000/repo``, ``tag``); digests stay whole."""
-    if "@" in ref:
-        return ref, None
-    head, sep, tail = ref.rpartition(":")
-    if sep and "/" not in tail:
-        return head, tail
-    return ref, None
 
 
 def _tar_files(files: Mapping[str, bytes], workdir: str, owner: Tuple[int, int]) -> bytes:

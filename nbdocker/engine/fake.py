@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .. import contract
+from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineUnavailable, ImageNotFound, RegistryError
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
@@ -288,9 +289,8 @@ class FakeEngine(ContainerEngine):
             info = tarfile.TarInfo("nbdocker-fake-image.json")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
-        tmp = f"{path}.tmp-{os.getpid()}"
-        Path(tmp).write_bytes(buf.getvalue())
-        os.replace(tmp, path)
+        with atomic_writer(path) as out:
+            out.write(buf.getvalue())
 
     def load_image(self, path: str) -> List[str]:
         """Read back what :meth:`save_image` wrote."""

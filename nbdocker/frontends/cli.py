@@ -11,12 +11,13 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
-from .. import __version__
-from .console import ConsoleRenderer, format_error
+from .. import pipeline
+from .._version import __version__
 from ..exceptions import InputError, NbDockerError
+from ..options import COMMANDS, Options, add_arguments, from_namespace
+from .console import ConsoleRenderer, format_error
 
 __all__ = ["main", "build_parser"]
 
@@ -36,50 +37,56 @@ examples:
 """
 
 
-def _add_capture_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("notebook", help="path to the .ipynb file")
-    p.add_argument("--python", metavar="PATH",
-                   help="interpreter whose installed versions are pinned "
-                        "(default: the notebook's kernel, else this Python)")
-    p.add_argument("--env", metavar="NAME", action="append", default=[],
-                   help="copy environment variable NAME into the image (opt-in; "
-                        "secret-looking names are refused)")
+def _notebook_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    if optional:
+        p.add_argument("notebook", nargs="?", help="path to the .ipynb file (or a bundle "
+                       "directory)")
+        p.add_argument("--bundle", metavar="DIR",
+                       help="an exported bundle: rebuilt from its spec and files alone (no "
+                            "re-capture), files checked against the spec's sha256")
+    else:
+        p.add_argument("notebook", help="path to the .ipynb file (or a bundle directory)")
 
 
-def _add_build_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base-image", metavar="IMG",
-                   help="base image (default: $NBDOCKER_BASE_IMAGE, else python:X.Y-slim "
-                        "matching the captured Python)")
-
-
-def _add_run_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                   metavar=("NAME", "VALUE"),
-                   help="papermill-style parameter; VALUE is read as int, float, bool, "
-                        "None or else a string")
-    p.add_argument("-y", "--parameters-yaml", metavar="YAML",
-                   help="parameters as a YAML (or JSON) mapping")
-    p.add_argument("--output", "-o", metavar="OUT.ipynb",
-                   help="where the executed notebook goes (default: "
-                        "<notebook>.nbdocker.ipynb beside it; never the original)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="stop the whole run after S seconds")
-    p.add_argument("--cell-timeout", type=float, metavar="S",
-                   help="stop when one cell runs longer than S seconds")
-    p.add_argument("--network", choices=["none", "bridge", "host"],
-                   help="container network; 'none' cuts it off")
-    p.add_argument("--memory", metavar="M", help="memory limit, e.g. 512m or 2g")
-    p.add_argument("--cpus", type=float, metavar="N", help="CPU limit, e.g. 1.5")
-
-
-def _add_output_opts(p: argparse.ArgumentParser, json_help: str) -> None:
-    p.add_argument("--json", action="store_true", help=json_help)
+def _output_args(p: argparse.ArgumentParser, json_help: Optional[str]) -> None:
+    if json_help:
+        p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.add_argument("--verbose", "-v", action="store_true", help="stream the full log")
 
 
+_DESCRIPTIONS = {
+    "capture": ("print the notebook's EnvironmentSpec",
+                "Read every code cell (magics included), resolve imports to installed "
+                "distributions and print what the notebook needs: a table by default, the "
+                "spec with --json."),
+    "dockerfile": ("print the Dockerfile", "Print the deterministic Dockerfile for the notebook."),
+    "build": ("build the image; prints its tag last",
+              "Capture, then build the image through the Docker Engine API. The last line "
+              "on stdout is the image tag."),
+    "run": ("re-run the notebook headless in its image",
+            "Run the notebook inside its image (built first when missing) and write the "
+            "executed copy to a new file."),
+    "verify": ("build + run + compare with the saved outputs",
+               "Capture, build (or reuse) the image, re-run the notebook and compare every "
+               "cell's outputs with the saved ones. Exit 0 only when every compared cell "
+               "matches."),
+    "export": ("write a bundle others can rebuild and verify",
+               "Write the notebook, its local modules and data files, the spec, a "
+               "Dockerfile (no host CA or index URLs), pinned requirements and Binder files "
+               "(binder/) to a directory or a .tar.gz. Deterministic; no secrets. Rebuild "
+               "with `nbdocker verify --bundle DIR`."),
+    "push": ("push an image to a registry; prints REPO@sha256:...",
+             "Tag IMAGE (or the image of a NOTEBOOK / bundle, built when missing) as "
+             "REGISTRY/REPO[:TAG] and push it with the credentials of the Docker config "
+             "(~/.docker/config.json). Prints the pushed reference with its digest."),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used to document the CLI)."""
+    """The argument parser (also used to document the CLI). Every option but the
+    rendering ones (``--json``, ``--quiet``, ``--verbose``) comes from
+    :mod:`nbdocker.options`, the table the ``%dockerize`` magic is built from too."""
     parser = argparse.ArgumentParser(
         prog="nbdocker",
         description="Make a Jupyter notebook reproducible: capture what it uses, build a "
@@ -88,108 +95,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nbdocker {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-
-    p = sub.add_parser("capture", help="print the notebook's EnvironmentSpec",
-                       description="Read every code cell (magics included), resolve imports "
-                                   "to installed distributions and print what the notebook "
-                                   "needs: a table by default, the spec with --json.")
-    _add_capture_opts(p)
-    p.add_argument("--json", action="store_true", help="print the EnvironmentSpec as JSON")
-    p.add_argument("--all", action="store_true",
-                   help="also list the locked transitive requirements in the table")
-
-    p = sub.add_parser("dockerfile", help="print the Dockerfile",
-                       description="Print the deterministic Dockerfile for the notebook.")
-    _add_capture_opts(p)
-    _add_build_opts(p)
-
-    p = sub.add_parser("build", help="build the image; prints its tag last",
-                       description="Capture, then build the image through the Docker Engine "
-                                   "API. The last line on stdout is the image tag.")
-    _add_capture_opts(p)
-    _add_build_opts(p)
-    p.add_argument("--tag", "-t", metavar="T",
-                   help="image tag (default nbdocker/<notebook>:<spec hash>)")
-    p.add_argument("--save", metavar="FILE.tar",
-                   help="also write the image as a `docker save` tarball (atomically)")
-    p.add_argument("--push", metavar="REGISTRY/REPO[:TAG]",
-                   help="also push the image (tag defaults to the image's own); prints "
-                        "REGISTRY/REPO@sha256:... before the tag")
-    _add_output_opts(p, "print a JSON summary (tag, image id, steps) on stdout")
-
-    p = sub.add_parser("run", help="re-run the notebook headless in its image",
-                       description="Run the notebook inside its image (built first when "
-                                   "missing) and write the executed copy to a new file.")
-    p.add_argument("notebook", nargs="?", help="path to the .ipynb file (or a bundle "
-                   "directory)")
-    p.add_argument("--image", metavar="IMG", help="run in this image instead of building one")
-    p.add_argument("--image-tar", metavar="FILE.tar",
-                   help="`docker load` this tarball first and run its image (the notebook "
-                        "baked into it, unless NOTEBOOK is given)")
-    _add_bundle_opt(p)
-    p.add_argument("--python", metavar="PATH",
-                   help="interpreter whose installed versions are pinned (when building)")
-    p.add_argument("--allow-errors", action="store_true",
-                   help="keep going after a failing cell (exit 0 unless the run dies)")
-    _add_build_opts(p)
-    _add_run_opts(p)
-    _add_output_opts(p, "print a JSON summary on stdout")
-
-    p = sub.add_parser("verify", help="build + run + compare with the saved outputs",
-                       description="Capture, build (or reuse) the image, re-run the notebook "
-                                   "and compare every cell's outputs with the saved ones. "
-                                   "Exit 0 only when every compared cell matches.")
-    p.add_argument("notebook", nargs="?", help="path to the .ipynb file (or a bundle "
-                   "directory)")
-    _add_bundle_opt(p)
-    p.add_argument("--python", metavar="PATH",
-                   help="interpreter whose installed versions are pinned")
-    _add_build_opts(p)
-    _add_run_opts(p)
-    p.add_argument("--strict-images", action="store_true",
-                   help="count a differing image (plot) as a difference; by default images "
-                        "are compared by hash and reported apart")
-    p.add_argument("--ignore-warnings", action="store_true",
-                   help="leave Python warnings on stderr (deprecations, platform notices) "
-                        "out of the comparison")
-    _add_output_opts(p, "print the ReproductionReport as JSON on stdout")
-
-    p = sub.add_parser("export", help="write a bundle others can rebuild and verify",
-                       description="Write the notebook, its local modules and data files, "
-                                   "the spec, a Dockerfile (no host CA or index URLs), "
-                                   "pinned requirements and Binder files (binder/) to a "
-                                   "directory or a .tar.gz. Deterministic; no secrets. "
-                                   "Rebuild with `nbdocker verify --bundle DIR`.")
-    _add_capture_opts(p)
-    p.add_argument("--to", required=True, metavar="DIR|FILE.tar.gz",
-                   help="target directory (created, or replaced when it holds a bundle), "
-                        "or an archive ending in .tar.gz or .tar")
-    p.add_argument("--base-image", metavar="IMG",
-                   help="FROM of the bundle's Dockerfile (default python:X.Y-slim; "
-                        "$NBDOCKER_BASE_IMAGE is not used: it is usually machine-local)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-
-    p = sub.add_parser("push", help="push an image to a registry; prints REPO@sha256:...",
-                       description="Tag IMAGE (or the image of a NOTEBOOK / bundle, built "
-                                   "when missing) as REGISTRY/REPO[:TAG] and push it with "
-                                   "the credentials of the Docker config "
-                                   "(~/.docker/config.json). Prints the pushed reference "
-                                   "with its digest.")
-    p.add_argument("source", metavar="IMAGE|NOTEBOOK",
-                   help="a local image, or a notebook / bundle whose image to push")
-    p.add_argument("ref", metavar="REGISTRY/REPO[:TAG]",
-                   help="where to push (without :TAG, the image's own tag)")
-    p.add_argument("--python", metavar="PATH",
-                   help="interpreter whose installed versions are pinned (when building)")
-    _add_build_opts(p)
-    _add_output_opts(p, "print {ref, digest, pinned, source} as JSON on stdout")
+    for command in COMMANDS:
+        short, long = _DESCRIPTIONS[command]
+        p = sub.add_parser(command, help=short, description=long)
+        if command == "push":
+            p.add_argument("source", metavar="IMAGE|NOTEBOOK",
+                           help="a local image, or a notebook / bundle whose image to push")
+            p.add_argument("ref", metavar="REGISTRY/REPO[:TAG]",
+                           help="where to push (without :TAG, the image's own tag)")
+        else:
+            _notebook_arg(p, optional=command in ("run", "verify"))
+        if command == "export":
+            p.add_argument("--to", required=True, metavar="DIR|FILE.tar.gz",
+                           help="target directory (created, or replaced when it holds a "
+                                "bundle), or an archive ending in .tar.gz or .tar")
+        add_arguments(p, [command])
+        if command == "capture":
+            p.add_argument("--json", action="store_true", help="print the EnvironmentSpec as JSON")
+            p.add_argument("--all", action="store_true",
+                           help="also list the locked transitive requirements in the table")
+        elif command in ("build", "run", "push"):
+            _output_args(p, "print a JSON summary on stdout")
+        elif command == "verify":
+            _output_args(p, "print the ReproductionReport as JSON on stdout")
+        elif command == "export":
+            p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     return parser
-
-
-def _add_bundle_opt(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bundle", metavar="DIR",
-                   help="an exported bundle: rebuilt from its spec and files alone (no "
-                        "re-capture), files checked against the spec's sha256")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -202,7 +133,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     renderer = ConsoleRenderer(quiet=getattr(args, "quiet", False),
                                verbose=getattr(args, "verbose", False))
     try:
-        return _COMMANDS[args.command](args, renderer)
+        options = from_namespace(args)   # bad values: exit 2 before any work
+        return _COMMANDS[args.command](args, options, renderer)
     except NbDockerError as exc:
         renderer.close()
         print(format_error(exc, log_tail=not getattr(args, "quiet", False)), file=sys.stderr)
@@ -228,11 +160,10 @@ def _print_json(doc: Any) -> None:
 
 # -- commands ----------------------------------------------------------------------
 
-def _cmd_capture(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from ..pipeline import capture
+def _cmd_capture(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
     from ..stages.capture.summary import format_spec
 
-    spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
+    spec = pipeline.capture(args.notebook, options, on_event=renderer)
     renderer.close()
     if args.json:
         sys.stdout.write(spec.to_json())
@@ -241,52 +172,42 @@ def _cmd_capture(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     return 0
 
 
-def _cmd_dockerfile(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from ..pipeline import capture, dockerfile
-
-    spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
+def _cmd_dockerfile(args: argparse.Namespace, options: Options,
+                    renderer: ConsoleRenderer) -> int:
+    planned = pipeline.plan(args.notebook, options, on_event=renderer)
     renderer.close()
-    sys.stdout.write(dockerfile(spec, base_image=args.base_image))
+    sys.stdout.write(planned.dockerfile)
     return 0
 
 
-def _cmd_build(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from ..pipeline import build, capture, push, save_image
-    from ..stages.share.registry import parse_ref
-
-    if args.push:
-        parse_ref(args.push)  # a typo fails now, not after a long build
-    spec = capture(args.notebook, python=args.python, env_names=args.env, on_event=renderer)
-    outcome = build(args.notebook, spec=spec, tag=args.tag, base_image=args.base_image,
-                    on_event=renderer)
-    saved = save_image(outcome.tag, args.save, on_event=renderer) if args.save else None
-    pushed = push(outcome.tag, args.push, on_event=renderer) if args.push else None
+def _cmd_build(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    outcome = pipeline.build(args.notebook, options, on_event=renderer)
     renderer.close()
     if args.json:
         steps = outcome.result.steps if outcome.result else ()
         doc: Dict[str, Any] = {
             "tag": outcome.tag, "image_id": outcome.image_id,
-            "base_image": outcome.base_image, "spec_hash": spec.content_hash(),
+            "base_image": outcome.base_image, "spec_hash": outcome.spec.content_hash(),
             "steps": [{"index": s.index, "instruction": s.instruction, "cached": s.cached}
                       for s in steps]}
-        if saved is not None:
-            doc["saved"] = str(saved)
-        if pushed is not None:
-            doc["pushed"] = _push_doc(pushed)
+        if outcome.saved is not None:
+            doc["saved"] = str(outcome.saved)
+        if outcome.pushed is not None:
+            doc["pushed"] = _push_doc(outcome.pushed)
         _print_json(doc)
     else:
-        if pushed is not None:
-            print(pushed.pinned)
+        if outcome.pushed is not None:
+            print(outcome.pushed.pinned)
         print(outcome.tag)
     return 0
 
 
-def _push_doc(pushed: Any) -> Dict[str, str]:
+def _push_doc(pushed: pipeline.PushOutcome) -> Dict[str, str]:
     return {"ref": pushed.ref, "digest": pushed.digest, "pinned": pushed.pinned,
             "source": pushed.source}
 
 
-def _notebook_or_bundle(args: argparse.Namespace, required: bool = True) -> Optional[str]:
+def _notebook_or_bundle(args: argparse.Namespace) -> Optional[str]:
     """The positional NOTEBOOK, or ``--bundle DIR`` (not both)."""
     if args.bundle and args.notebook:
         raise InputError("give a NOTEBOOK or --bundle DIR, not both")
@@ -295,39 +216,11 @@ def _notebook_or_bundle(args: argparse.Namespace, required: bool = True) -> Opti
 
         load_bundle(args.bundle)  # "not a bundle" beats "not a notebook" as a message
         return str(args.bundle)
-    if required and not args.notebook:
-        raise InputError("give a NOTEBOOK (or --bundle DIR)")
-    return args.notebook
+    return str(args.notebook) if args.notebook else None
 
 
-def _parameters(args: argparse.Namespace) -> Dict[str, Any]:
-    from ..stages.run.parameters import parse_parameters
-
-    return parse_parameters(args.parameter, args.parameters_yaml)
-
-
-def _limits(args: argparse.Namespace) -> Any:
-    from ..engine.base import ContainerLimits
-
-    return ContainerLimits(network=args.network, memory=args.memory, cpus=args.cpus,
-                           timeout=args.timeout)
-
-
-def _cmd_run(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from ..pipeline import load_image, run
-
-    notebook = _notebook_or_bundle(args, required=False)
-    image = args.image
-    if args.image_tar:
-        loaded = load_image(args.image_tar, on_event=renderer)
-        image = image or loaded
-    if notebook is None and image is None:
-        raise InputError("give a NOTEBOOK, or --image IMG / --image-tar FILE.tar to run "
-                         "the notebook baked into it")
-    outcome = run(notebook, image=image, parameters=_parameters(args),
-                  output=args.output, limits=_limits(args), cell_timeout=args.cell_timeout,
-                  allow_errors=args.allow_errors, python=args.python,
-                  base_image=args.base_image, on_event=renderer)
+def _cmd_run(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    outcome = pipeline.run(_notebook_or_bundle(args), options, on_event=renderer)
     renderer.close()
     if args.json:
         _print_json(outcome.to_dict())
@@ -336,14 +229,13 @@ def _cmd_run(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     return 0
 
 
-def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
+def _cmd_verify(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
     from ..stages.verify.compare import format_report
-    from ..pipeline import verify
 
-    outcome = verify(_notebook_or_bundle(args), parameters=_parameters(args), output=args.output,
-                     limits=_limits(args), cell_timeout=args.cell_timeout, python=args.python,
-                     base_image=args.base_image, strict_images=args.strict_images,
-                     ignore_warnings=args.ignore_warnings, on_event=renderer)
+    notebook = _notebook_or_bundle(args)
+    if notebook is None:
+        raise InputError("give a NOTEBOOK (or --bundle DIR)")
+    outcome = pipeline.verify(notebook, options, on_event=renderer)
     renderer.close()
     if args.json:
         sys.stdout.write(outcome.report.to_json())
@@ -353,26 +245,15 @@ def _cmd_verify(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     return 0 if outcome.report.reproduced else 1
 
 
-def _cmd_export(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from ..pipeline import export
-
-    path = export(args.notebook, args.to, python=args.python, env_names=args.env,
-                  base_image=args.base_image, on_event=renderer)
+def _cmd_export(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    path = pipeline.export(args.notebook, args.to, options, on_event=renderer)
     renderer.close()
     print(path)
     return 0
 
 
-def _cmd_push(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
-    from ..pipeline import ensure_image, push
-    from ..stages.share.registry import parse_ref
-
-    parse_ref(args.ref)
-    source = args.source
-    if source.endswith(".ipynb") or Path(source).is_dir():
-        source = ensure_image(source, python=args.python, base_image=args.base_image,
-                              on_event=renderer).tag
-    pushed = push(source, args.ref, on_event=renderer)
+def _cmd_push(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    pushed = pipeline.push(args.source, args.ref, options, on_event=renderer)
     renderer.close()
     if args.json:
         _print_json(_push_doc(pushed))
@@ -381,7 +262,7 @@ def _cmd_push(args: argparse.Namespace, renderer: ConsoleRenderer) -> int:
     return 0
 
 
-_COMMANDS = {
+_COMMANDS: Dict[str, Callable[[argparse.Namespace, Options, ConsoleRenderer], int]] = {
     "capture": _cmd_capture,
     "dockerfile": _cmd_dockerfile,
     "build": _cmd_build,

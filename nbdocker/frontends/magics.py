@@ -1,31 +1,72 @@
 """IPython magics: ``%dockerize`` and ``%nbdocker_env`` (loaded by ``%load_ext nbdocker``).
 
-A few lines over :func:`nbdocker.frontends.views.dockerize`: parse the options (mirroring the
-CLI), pick a renderer for progress (a widget, or plain text with ``--no-widget``),
-call the function, return its result. An :class:`~nbdocker.exceptions.NbDockerError`
-is shown as one message, without a traceback, and the magic returns None.
+A few lines over :mod:`nbdocker.pipeline`: the options are parsed with the same table
+the CLI is built from (:mod:`nbdocker.options`), a renderer is picked for progress (a
+widget, or plain text with ``--no-widget``), the live kernel is handed to the capture,
+and the pipeline's outcome comes back as a :class:`~nbdocker.frontends.views.DockerizeResult`.
+An :class:`~nbdocker.exceptions.NbDockerError` is shown as one message, without a
+traceback, and the magic returns None.
 """
 from __future__ import annotations
 
+import argparse
 import sys
-from contextlib import contextmanager
-from typing import Any, Callable, Collection, Iterator, MutableSet, Optional, Set
+from typing import Any, Callable, Collection, Dict, NoReturn, Optional, Set
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split
 
 from ..events import Event, EventHandler
+from ..exceptions import InputError, NbDockerError
+from ..options import add_arguments, from_namespace
 from .console import format_error
-from ..exceptions import NbDockerError
 
-__all__ = ["NbDockerMagics", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["NbDockerMagics", "load_ipython_extension", "unload_ipython_extension",
+           "dockerize_parser", "MAGIC_COMMANDS"]
 
 _MAGICS = ("dockerize", "nbdocker_env")
+# %dockerize takes every option of these CLI commands (the test derives it from the CLI).
+MAGIC_COMMANDS = ("build", "run", "verify")
 
 
-def parse_line(magic: Callable[..., Any], line: str) -> Any:
-    """The options of ``magic`` in ``line``, with quotes around a value removed.
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`InputError` (one line) instead of exiting the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
+        raise InputError(message.strip() if message else f"{self.prog}: exit {status}")
+
+
+def dockerize_parser() -> argparse.ArgumentParser:
+    """The parser of ``%dockerize``: its actions, then every option of build, run and
+    verify (from :mod:`nbdocker.options`)."""
+    parser = _Parser(prog="%dockerize", add_help=False,
+                     description="Make this notebook reproducible: capture, then build "
+                                 "(default), --dry-run, --run or --verify.")
+    actions = parser.add_argument_group("actions")
+    actions.add_argument("--dry-run", action="store_true",
+                         help="show the requirements table and the Dockerfile; build nothing")
+    actions.add_argument("--run", action="store_true",
+                         help="build (or reuse) the image, then run the notebook in it")
+    actions.add_argument("--verify", action="store_true",
+                         help="build, re-run the SAVED notebook file in the image and "
+                              "compare outputs")
+    actions.add_argument("--panel", action="store_true", help="open the interactive panel")
+    parser.add_argument("--notebook", metavar="PATH",
+                        help="the notebook file (default: the running one)")
+    parser.add_argument("--no-widget", action="store_true",
+                        help="plain text progress and output (headless kernels)")
+    add_arguments(parser, MAGIC_COMMANDS)
+    return parser
+
+
+_PARSER = dockerize_parser()
+
+
+def parse_line(line: str, parser: argparse.ArgumentParser = _PARSER) -> argparse.Namespace:
+    """The options in ``line``, with quotes around a value removed.
 
     IPython's own ``parse_argstring`` splits like Windows shells and keeps the quotes,
     so ``--notebook "My analysis.ipynb"`` would name a file with quotes in its name.
@@ -33,7 +74,7 @@ def parse_line(magic: Callable[..., Any], line: str) -> Any:
     """
     tokens = [t[1:-1] if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"" else t
               for t in arg_split(line, posix=False)]
-    return magic.parser.parse_args(tokens)  # type: ignore[attr-defined]
+    return parser.parse_args(tokens)
 
 
 def show_error(exc: NbDockerError, stream: Any = None) -> None:
@@ -41,127 +82,109 @@ def show_error(exc: NbDockerError, stream: Any = None) -> None:
     print(format_error(exc), file=stream or sys.stderr)
 
 
-@contextmanager
-def own_imports(into: MutableSet[str]) -> Iterator[None]:
-    """Add to ``into`` the top-level modules first loaded while the block runs.
-
-    nbdocker's own work loads modules lazily (nbformat's validator pulls in jsonschema
-    and its optional format plugins, the engine client requests/urllib3/socks): left in
-    ``sys.modules`` they would read as "loaded in this kernel" to the next capture.
-    """
-    from ..stages.capture.live import top_level_modules
-
-    before = set(sys.modules)
-    try:
-        yield
-    finally:
-        into.update(top_level_modules([m for m in list(sys.modules) if m not in before]))
+def _action(args: argparse.Namespace) -> str:
+    chosen = [name for name, on in (("dry-run", args.dry_run), ("run", args.run),
+                                    ("verify", args.verify)) if on]
+    if len(chosen) > 1:
+        raise InputError("choose one of --dry-run, --run and --verify")
+    return chosen[0] if chosen else "build"
 
 
 @magics_class
 class NbDockerMagics(Magics):
     """The magics; ``baseline`` = top-level modules loaded before the user's code, plus
-    those nbdocker's own runs loaded since (see :func:`own_imports`)."""
+    those nbdocker's own runs loaded since (see
+    :func:`~nbdocker.stages.capture.live.own_imports`)."""
 
     def __init__(self, shell: Any = None, baseline: Collection[str] = ()) -> None:
         super().__init__(shell)
         self.baseline: Set[str] = set(baseline)
 
-    def _user_ns(self) -> dict:
+    def _user_ns(self) -> Dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
 
-    @magic_arguments()
-    @argument("--dry-run", action="store_true",
-              help="show the requirements table and the Dockerfile; build nothing")
-    @argument("--run", action="store_true", help="build (or reuse) the image, then run the "
-                                                 "notebook in it")
-    @argument("--verify", action="store_true",
-              help="build, re-run the SAVED notebook file in the image and compare outputs")
-    @argument("--tag", "-t", metavar="T", help="image tag (default nbdocker/<notebook>:<hash>)")
-    @argument("--base-image", metavar="IMG",
-              help="base image (default $NBDOCKER_BASE_IMAGE, else python:X.Y-slim)")
-    @argument("-p", "--parameter", nargs=2, action="append", default=[],
-              metavar=("NAME", "VALUE"), help="papermill-style parameter for --run/--verify")
-    @argument("--notebook", metavar="PATH", help="the notebook file (default: the running one)")
-    @argument("--exclude", metavar="DIST", action="append", default=[],
-              help="leave this distribution out of the image (repeatable)")
-    @argument("--add", metavar="REQ", action="append", default=[],
-              help="add a requirement, e.g. requests or requests==2.31 (repeatable)")
-    @argument("--ignore-warnings", action="store_true",
-              help="with --verify: leave Python warnings on stderr out of the comparison")
-    @argument("--no-widget", action="store_true",
-              help="plain text progress and output (headless kernels)")
-    @argument("--panel", action="store_true", help="open the interactive panel instead")
     @line_magic
     def dockerize(self, line: str = "") -> Any:
-        """Make this notebook reproducible: capture, then dry-run / build / run / verify.
+        from ..stages.capture.live import own_imports
 
-        ``--verify`` re-runs the notebook file on disk: save the notebook first. Cells
-        that load or call nbdocker are skipped in the container.
-        """
-        args = parse_line(self.dockerize, line)
         with own_imports(self.baseline):
-            return self._dockerize(args, self._user_ns())
-
-    def _dockerize(self, args: Any, user_ns: dict) -> Any:
-        from .views import dockerize
-        from ..stages.run.parameters import parse_parameter_pairs
-
-        try:
-            if args.panel:
-                from .widgets import DockerizePanel
-
-                # Its jobs run later, in a thread: the panel adds what they load itself.
-                return DockerizePanel(args.notebook, user_ns=user_ns, baseline=frozenset(self.baseline),
-                                      base_image=args.base_image, tag=args.tag,
-                                      parameters=parse_parameter_pairs(args.parameter),
-                                      own_modules=self.baseline)
-            action = "run" if args.run else "verify" if args.verify else "build"
-            on_event, finish = (None, _noop) if args.dry_run else _renderer(args.no_widget,
-                                                                            action)
             try:
-                result = dockerize(args.notebook, user_ns=user_ns, dry_run=args.dry_run,
-                                   run=args.run, verify=args.verify, tag=args.tag,
-                                   base_image=args.base_image,
-                                   parameters=parse_parameter_pairs(args.parameter),
-                                   exclude=args.exclude, extra=args.add,
-                                   baseline=frozenset(self.baseline),
-                                   html=not args.no_widget,
-                                   ignore_warnings=args.ignore_warnings, on_event=on_event)
-            except BaseException:
-                finish(False)
-                raise
-            finish(True)
-            return result
-        except NbDockerError as exc:
-            show_error(exc)
-            return None
+                return self._dockerize(parse_line(line))
+            except NbDockerError as exc:
+                show_error(exc)
+                return None
 
-    @magic_arguments()
-    @argument("--notebook", metavar="PATH", help="also read this notebook file")
-    @argument("--all", action="store_true", help="also list the locked transitive ones")
+    def _dockerize(self, args: argparse.Namespace) -> Any:
+        from ..stages.capture.live import LiveKernel
+
+        options = from_namespace(args)
+        action = _action(args)
+        kernel = LiveKernel(self._user_ns(), frozenset(self.baseline))
+        if args.panel:
+            from .widgets import load_panel
+
+            # Its jobs run later, in a thread: the panel adds what they load itself.
+            return load_panel()(args.notebook, options=options, kernel=kernel,
+                                own_modules=self.baseline)
+        from .notebook_path import find_notebook
+        from .views import DockerizeResult
+
+        path = find_notebook(args.notebook, user_ns=kernel.user_ns)
+        on_event, finish = (None, _noop) if action == "dry-run" else _renderer(args.no_widget,
+                                                                               action)
+        try:
+            result = DockerizeResult.make(action, path, options, kernel=kernel,
+                                          on_event=on_event, html=not args.no_widget)
+        except BaseException:
+            finish(False)
+            raise
+        finish(True)
+        return result
+
     @line_magic
     def nbdocker_env(self, line: str = "") -> None:
         """watermark-style summary: Python, platform and the distributions in use, by
-        distribution name (``scikit-learn 1.4.0  import sklearn``)."""
-        args = parse_line(self.nbdocker_env, line)
-        with own_imports(self.baseline):
-            self._nbdocker_env(args)
+        distribution name (``scikit-learn 1.4.0  import sklearn``).
 
-    def _nbdocker_env(self, args: Any) -> None:
-        from ..stages.capture.live import capture_live
-        from .views import environment_summary
+        Options: ``--notebook PATH`` also reads that notebook file; ``--all`` also lists
+        the locked transitive requirements."""
+        from ..stages.capture.live import own_imports
+
+        with own_imports(self.baseline):
+            try:
+                self._nbdocker_env(parse_line(line, _ENV_PARSER))
+            except NbDockerError as exc:
+                show_error(exc)
+
+    def _nbdocker_env(self, args: argparse.Namespace) -> None:
+        from .. import pipeline
+        from ..stages.capture.live import LiveKernel, capture_live
+        from ..stages.capture.summary import environment_summary
         from .notebook_path import find_notebook
 
+        kernel = LiveKernel(self._user_ns(), frozenset(self.baseline))
         try:
-            try:
-                path: Any = find_notebook(args.notebook, user_ns=self._user_ns())
-            except NbDockerError:
-                path = None  # no notebook file known: the live kernel alone still tells
-            spec = capture_live(path, self._user_ns(), baseline=frozenset(self.baseline))
-            print(environment_summary(spec, transitive=args.all))
-        except NbDockerError as exc:
-            show_error(exc)
+            path: Any = find_notebook(args.notebook, user_ns=kernel.user_ns)
+        except NbDockerError:
+            path = None  # no notebook file known: the live kernel alone still tells
+        spec = (pipeline.capture(path, kernel=kernel) if path is not None
+                else capture_live(None, kernel.user_ns, baseline=kernel.baseline))
+        print(environment_summary(spec, transitive=args.all))
+
+
+def _env_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%nbdocker_env", add_help=False)
+    parser.add_argument("--notebook", metavar="PATH", help="also read this notebook file")
+    parser.add_argument("--all", action="store_true", help="also list the locked transitive ones")
+    return parser
+
+
+_ENV_PARSER = _env_parser()
+# `%dockerize?` shows every option, from the same table the CLI uses.
+NbDockerMagics.dockerize.__doc__ = (
+    "Make this notebook reproducible: capture, then dry-run / build / run / verify.\n\n"
+    "``--verify`` re-runs the notebook file on disk: save the notebook first. Cells that "
+    "load or call nbdocker are skipped in the container.\n\n" + _PARSER.format_help())
 
 
 def _noop(ok: bool) -> None:

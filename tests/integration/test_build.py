@@ -130,11 +130,13 @@ def test_unreachable_engine_is_one_line_naming_docker_host(monkeypatch: pytest.M
 
 
 def test_base_python_is_probed_cached_and_checked(engine: DockerEngine, base_image: str,
-                                                  tmp_path: Path) -> None:
-    cache = tmp_path / "probe.json"
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBDOCKER_CACHE_DIR", str(tmp_path))
+    cache = tmp_path / "base-python.json"
     spec = EnvironmentSpec(notebook="x.ipynb", python=PythonInfo("3.11.9"))
     events: List[Event] = []
-    found = check_base_python(engine, base_image, spec, events.append, cache=cache)
+    found = check_base_python(engine, base_image, spec, events.append)
     assert found.startswith("3.") and cache.is_file()
     assert engine.image_id(base_image) in cache.read_text()
     same_minor = ".".join(found.split(".")[:2]) == "3.11"
@@ -142,5 +144,5 @@ def test_base_python_is_probed_cached_and_checked(engine: DockerEngine, base_ima
     other = spec.with_changes(python=PythonInfo("2.7.18"),
                               requirements=(Requirement("six", "1.16.0"),))
     events.clear()
-    assert check_base_python(engine, base_image, other, events.append, cache=cache) == found
+    assert check_base_python(engine, base_image, other, events.append) == found
     assert [e.kind for e in events] == ["warning"] and "2.7.18" in events[0].message

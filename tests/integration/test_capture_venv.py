@@ -73,7 +73,7 @@ def test_pins_and_closure_match_the_venv(target_venv: Path, tmp_path: Path,
     closure = {r.name: r.version for r in spec.requirements if not r.direct}
     assert set(closure) == REQUESTS_DEPS
     assert closure == {name: installed[name] for name in REQUESTS_DEPS}
-    assert all(r.reasons == ("required by requests",) for r in spec.requirements if not r.direct)
+    assert all(r.required_by == ("requests",) for r in spec.requirements if not r.direct)
     # The venv's Python, not the test runner's packages.
     assert spec.python.version.startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
     assert [u.module for u in spec.unresolved] == ["numpy_is_not_there"]

@@ -1,10 +1,11 @@
-"""run / verify against a real Docker engine and a real kernel inside the container.
+"""run against a real Docker engine and a real kernel, through the Python API.
 
-One image is built per module (from tests/notebooks/run_verify/deterministic.ipynb,
-standard library only, so the build is quick) and every other notebook is copied into
-it through the archive API, exactly as ``nbdocker run NOTEBOOK --image IMG`` does.
-Each test checks that no container of that image is left behind and that the user's
-notebook is byte-for-byte unchanged.
+The cases that only need a command line and its outcome live in tests/cases/ (run by
+test_cases.py); these need to look inside the executed notebook. One image is built per
+module (from tests/cases/deterministic, standard library only, so the build is quick)
+and the other notebooks are copied into it through the archive API, exactly as
+``nbdocker run NOTEBOOK --image IMG`` does. Each test checks that no container of that
+image is left behind and that the user's notebook is byte-for-byte unchanged.
 """
 from __future__ import annotations
 
@@ -20,24 +21,20 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbdocker import pipeline
 from nbdocker.stages.verify.compare import compare_notebooks
 from nbdocker.engine.base import ContainerLimits
-from nbdocker.exceptions import CellExecutionError, KernelDied, RunTimeout
+from nbdocker.exceptions import KernelDied
 from nbdocker.stages.run.execute import run_in_container
 from nbdocker.notebook_io import read_notebook
 
 pytestmark = pytest.mark.engine
 
-HERE = Path(__file__).resolve().parent.parent / "notebooks"
-FIXTURES = [HERE / "run_verify" / name for name in
-            ("deterministic.ipynb", "unseeded.ipynb", "network.ipynb")] + \
-           [HERE / "run" / name for name in ("failing.ipynb", "sleeping.ipynb")]
+DETERMINISTIC = Path(__file__).resolve().parent.parent / "cases" / "deterministic"
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Copies of the fixture notebooks (outputs of runs land beside them)."""
     target = tmp_path_factory.mktemp("run_verify")
-    for path in FIXTURES:
-        shutil.copy(path, target / path.name)
+    shutil.copy(DETERMINISTIC / "notebook.ipynb", target / "deterministic.ipynb")
     return target
 
 
@@ -70,31 +67,6 @@ def rerun(engine: Any, image: str, notebook: Path, **kwargs: Any) -> Any:
                             output=notebook.with_name(notebook.stem + ".out.ipynb"), **kwargs)
 
 
-def test_deterministic_notebook_reproduces(engine: Any, image: str, workdir: Path,
-                                           guard: None) -> None:
-    outcome = pipeline.verify(workdir / "deterministic.ipynb", python=sys.executable,
-                              output=workdir / "verified.ipynb", engine=engine)
-    assert outcome.build.tag == image  # the image of the current spec was reused
-    report = outcome.report
-    assert report.reproduced, report.to_json()
-    statuses = {c.index: c.status for c in report.cells}
-    assert statuses[1] == "skipped"  # the parameters cell
-    assert set(statuses[i] for i in statuses if i != 1) == {"same"}
-    assert statuses[8] == "same"     # raises ZeroDivisionError on purpose, both times
-    assert (workdir / "verified.ipynb").is_file()
-
-
-def test_unseeded_random_flags_exactly_that_cell(engine: Any, image: str, workdir: Path,
-                                                 guard: None) -> None:
-    notebook = workdir / "unseeded.ipynb"
-    outcome = rerun(engine, image, notebook, allow_errors=True)
-    report = compare_notebooks(read_notebook(notebook), outcome.notebook, image=image,
-                               notebook=str(notebook))
-    assert not report.reproduced
-    assert [(c.index, c.status) for c in report.cells if c.status != "same"] == [(2, "differs")]
-    assert "-[stdout] 0." in report.cells[2].diff and "+[stdout] 0." in report.cells[2].diff
-
-
 def test_parameters_change_the_output(engine: Any, image: str, workdir: Path,
                                       guard: None) -> None:
     notebook = workdir / "deterministic.ipynb"
@@ -107,29 +79,6 @@ def test_parameters_change_the_output(engine: Any, image: str, workdir: Path,
     assert cells[10].outputs[0]["text"] == "n * 10 = 30\n"
     report = compare_notebooks(read_notebook(notebook), outcome.notebook)
     assert {c.index for c in report.failures} == {2, 3, 4, 9}
-
-
-def test_failing_cell_names_index_and_error(engine: Any, image: str, workdir: Path,
-                                            guard: None) -> None:
-    with pytest.raises(CellExecutionError) as info:
-        rerun(engine, image, workdir / "failing.ipynb")
-    assert (info.value.cell_index, info.value.ename, info.value.evalue) == (2, "ValueError", "boom")
-    assert "raise ValueError('boom')" in str(info.value) and info.value.exit_code == 1
-
-
-def test_timeout_stops_and_removes_the_container(engine: Any, image: str, workdir: Path,
-                                                 guard: None) -> None:
-    with pytest.raises(RunTimeout, match="the run exceeded its 5 s timeout in cell 1; "
-                                         "the container was stopped and removed"):
-        rerun(engine, image, workdir / "sleeping.ipynb", limits=ContainerLimits(timeout=5))
-
-
-def test_network_none_cuts_the_socket(engine: Any, image: str, workdir: Path,
-                                      guard: None) -> None:
-    with pytest.raises(CellExecutionError) as info:
-        rerun(engine, image, workdir / "network.ipynb", limits=ContainerLimits(network="none"))
-    assert info.value.cell_index == 1
-    assert "Network is unreachable" in info.value.evalue
 
 
 def test_memory_limit_kills_the_kernel(engine: Any, image: str, workdir: Path,

@@ -13,6 +13,7 @@ import pytest
 
 from nbdocker import pipeline
 from nbdocker.stages.share import bundle
+from nbdocker.engine.refs import check_reference, split_reference
 from nbdocker.stages.share import registry as share
 from nbdocker.frontends.cli import main
 from nbdocker.engine.fake import FakeEngine
@@ -307,15 +308,15 @@ def test_rebuild_from_bundle_uses_the_local_machines_ca(
     ("registry.example.com/a/b:latest", ("registry.example.com/a/b", "latest")),
     ("demo:1.0", ("demo", "1.0")),
 ])
-def test_parse_ref(ref: str, expected: tuple) -> None:
-    assert share.parse_ref(ref) == expected
+def test_split_reference(ref: str, expected: tuple) -> None:
+    assert split_reference(check_reference(ref)) == expected
 
 
 @pytest.mark.parametrize("ref", ["", "Upper/Case", "host:5000/repo@sha256:abc", "a b",
-                                 "host/repo:bad tag"])
-def test_parse_ref_rejects_bad_references(ref: str) -> None:
-    with pytest.raises(InputError, match="not a registry reference"):
-        share.parse_ref(ref)
+                                 "host/repo:bad tag", "repo\nFROM evil", "-rm"])
+def test_bad_references_are_usage_errors(ref: str) -> None:
+    with pytest.raises(InputError, match="not a valid image reference"):
+        check_reference(ref, "--push")
 
 
 def test_push_tags_with_the_images_own_tag_and_reports_the_digest() -> None:
@@ -370,7 +371,7 @@ def test_cli_bundle_errors_exit_2(nbdir: Path, tmp_path: Path,
     assert main(["verify", str(nbdir / "analysis.ipynb"), "--bundle", str(tmp_path)]) == 2
     assert "not both" in capsys.readouterr().err
     assert main(["push", "img:1", "Not A Ref"]) == 2
-    assert "not a registry reference" in capsys.readouterr().err
+    assert "not a valid image reference" in capsys.readouterr().err
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "keep.txt").write_text("x")

@@ -85,7 +85,7 @@ def test_atomic_writes_get_a_normal_file_mode(tmp_path: Path) -> None:
     import os
     import stat
 
-    from nbdocker.notebook_io import atomic_write_text
+    from nbdocker._fs import atomic_write_text
 
     new = tmp_path / "new.txt"
     old_umask = os.umask(0o022)

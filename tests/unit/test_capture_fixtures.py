@@ -103,7 +103,8 @@ def test_transitive_closure_is_marked(tmp_path: Path) -> None:
     spec = capture_notebook(FIXTURES / "conditional" / "notebook.ipynb")
     indirect = [r for r in spec.requirements if not r.direct]
     assert indirect, "pandas/requests/matplotlib pull in dependencies"
-    assert all(r.reasons and all(x.startswith("required by ") for x in r.reasons) for r in indirect)
+    assert all(r.required_by and not r.reasons for r in indirect)
+    assert all(r.why == tuple(f"required by {p}" for p in r.required_by) for r in indirect)
 
 
 def test_secrets_planted_at_test_time_are_not_listed(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_markers_are_evaluated_for_the_target() -> None:
     got = {r.name: (r.version, r.direct) for r in out.requirements}
     assert got == {"top-pkg": ("1.0", True), "dep-a": ("2.0", False), "dep-b": ("3.0", False),
                    "dep-win": ("4.0", False)}
-    assert dict((r.name, r.reasons) for r in out.requirements)["dep-b"] == ("required by dep-a",)
+    assert dict((r.name, r.required_by) for r in out.requirements)["dep-b"] == ("dep-a",)
     assert any("not-installed" in w for w in out.warnings)
 
 

@@ -42,8 +42,9 @@ def test_verify_passes_comparison_options_through(monkeypatch, tmp_path, capsys)
 
     seen = {}
 
-    def fake_verify(notebook, **kwargs):
-        seen.update(kwargs)
+    def fake_verify(notebook, options, **kwargs):
+        seen.update(strict_images=options.strict_images,
+                    ignore_warnings=options.ignore_warnings)
         report = SimpleNamespace(reproduced=False, to_json=lambda: '{"reproduced": false}\n')
         return SimpleNamespace(report=report, output=tmp_path / "out.ipynb")
 

@@ -33,7 +33,7 @@ def _spec(**changes: object) -> EnvironmentSpec:
         python=PythonInfo("3.11.7"),
         requirements=(
             Requirement("pandas", "2.2.2", reasons=("import pandas (cell 1)",)),
-            Requirement("numpy", "1.26.4", direct=False, reasons=("required by pandas",)),
+            Requirement("numpy", "1.26.4", direct=False, required_by=("pandas",)),
             Requirement("requests", None, specifier=">=2.31"),
         ),
         unresolved=(Unresolved("sklearn", pypi_name="scikit-learn"), Unresolved("mystery")),

@@ -8,11 +8,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbdocker.stages.verify.compare import CellResult, ReproductionReport
-from nbdocker.stages.image import default_tag
-from nbdocker.frontends.views import DockerizeResult, dockerize, report_html, requirements_html
+from nbdocker.frontends.views import DockerizeResult
+from nbdocker.options import Options
+from nbdocker.pipeline import BuildOutcome
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
-from nbdocker.stages.capture.summary import NO_REQUIREMENTS, format_spec
+from nbdocker.stages.capture.summary import NO_REQUIREMENTS, format_spec, requirements_html
+from nbdocker.stages.image import default_tag
+from nbdocker.stages.verify.compare import CellResult, ReproductionReport, report_html
 
 BASE = "local/python:3.11-slim"
 
@@ -44,7 +46,7 @@ def test_html_keeps_the_table_when_there_are_requirements() -> None:
 
 
 def test_dry_run_of_a_stdlib_only_notebook(plain: Path) -> None:
-    result = dockerize(plain, dry_run=True, base_image=BASE, html=True)
+    result = DockerizeResult.make("dry-run", plain, Options(base_image=BASE))
     assert result.spec.direct_requirements == ()
     tag = default_tag(result.spec)
     assert result.tag == tag and result.image_id is None
@@ -57,14 +59,15 @@ def test_dry_run_of_a_stdlib_only_notebook(plain: Path) -> None:
 
 
 def test_dry_run_states_the_tag_given_with_tag(plain: Path) -> None:
-    result = dockerize(plain, dry_run=True, base_image=BASE, tag="me/plain:1")
+    result = DockerizeResult.make("dry-run", plain, Options(base_image=BASE, tag="me/plain:1"))
     assert result.tag == "me/plain:1"
     assert "image tag: me/plain:1 (dry run: nothing built)" in result.text()
 
 
 def test_a_built_image_is_still_reported_as_an_image() -> None:
-    result = DockerizeResult(Path("plain.ipynb"), _spec(), "build", tag="nbdocker/plain:abc",
-                             image_id="sha256:1")
+    built = BuildOutcome(tag="nbdocker/plain:abc", image_id="sha256:1", spec=_spec(),
+                         base_image=BASE)
+    result = DockerizeResult(Path("plain.ipynb"), _spec(), "build", built)
     assert "image: nbdocker/plain:abc (sha256:1)" in result.text()
     assert "nothing built" not in result.text() + (result._repr_html_() or "")
 

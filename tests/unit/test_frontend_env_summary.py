@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from nbdocker.stages.capture import interpreter
-from nbdocker.frontends.views import environment_summary
+from nbdocker.stages.capture.summary import environment_summary
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
 
 # matplotlib provides three top-level modules; a notebook imports one of them

@@ -5,9 +5,9 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from nbdocker.events import Event, Phase  # noqa: E402
-from nbdocker.frontends.views import requirements_html  # noqa: E402
+from nbdocker.stages.capture.summary import requirements_html  # noqa: E402
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement  # noqa: E402
-from nbdocker.frontends.widgets import ProgressView  # noqa: E402
+from nbdocker.frontends.widgets.progress import ProgressView  # noqa: E402
 
 
 def test_log_is_escaped_html_pinned_to_its_end_and_text_stays_plain() -> None:

@@ -80,7 +80,7 @@ def test_kernel_machinery_is_the_closure_of_the_kernel_roots() -> None:
 def test_capture_live_joins_static_spec_pins_and_locks() -> None:
     static = EnvironmentSpec(
         notebook="nb.ipynb", python=PythonInfo("3.11.7"),
-        requirements=(Requirement("fakedep", "2.0", False, ("required by something",)),
+        requirements=(Requirement("fakedep", "2.0", False, required_by=("something",)),
                       Requirement("nbdocker", "0.1.0", True, ("%load_ext nbdocker (cell 0)",))))
     ns = {"model": Estimator()}
     modules = ["sk", "machinery", "ipykernel", "loner", "fakedep", "pulled", "unknown_local"]

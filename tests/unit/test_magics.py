@@ -12,7 +12,10 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 import nbdocker  # noqa: E402
 from nbdocker.engine.fake import FakeEngine  # noqa: E402
-from nbdocker.frontends.views import DockerizeResult, apply_changes, dockerize  # noqa: E402
+from nbdocker import pipeline  # noqa: E402
+from nbdocker.frontends.views import DockerizeResult  # noqa: E402
+from nbdocker.stages.capture.edit import apply_changes  # noqa: E402
+from nbdocker.stages.capture.live import LiveKernel  # noqa: E402
 from nbdocker.stages.run.selfcells import mark_nbdocker_cells  # noqa: E402
 from nbdocker.notebook_io import read_notebook  # noqa: E402
 
@@ -150,23 +153,25 @@ def test_apply_changes_drops_orphaned_locked_requirements() -> None:
     spec = EnvironmentSpec("x.ipynb", PythonInfo("3.11.7"), requirements=(
         Requirement("pandas", "2.0", True, ("import pandas (cell 1)",)),
         Requirement("numpy", "1.26", True, ("import numpy (cell 1)",)),
-        Requirement("pytz", "2024.1", False, ("required by pandas",)),
-        Requirement("six", "1.16", False, ("required by pytz",)),
-        Requirement("tzdata", "2024.1", False, ("required by pandas", "required by numpy"))))
+        Requirement("pytz", "2024.1", False, required_by=("pandas",)),
+        Requirement("six", "1.16", False, required_by=("pytz",)),
+        Requirement("tzdata", "2024.1", False, required_by=("numpy", "pandas"))))
     changed = apply_changes(spec, exclude=["Pandas"], extra=["requests==2.31.0"])
     assert {r.name for r in changed.requirements} == {"numpy", "tzdata", "requests"}
     assert changed.requirement("requests").reasons == ("added by hand",)
 
 
-def test_dockerize_without_ipython_namespace(notebook: Path) -> None:
-    result = dockerize(notebook, dry_run=True)
-    assert result.notebook == notebook and "FROM " in (result.dockerfile or "")
+def test_the_plain_function_works_without_ipython(notebook: Path) -> None:
+    # watermark's habit: the magic's work is a plain function; a namespace can be passed in
+    plan = pipeline.plan(notebook, kernel=LiveKernel({"packaging": __import__("packaging")}))
+    assert "packaging" in {r.name for r in plan.spec.direct_requirements}
+    assert "FROM " in plan.dockerfile
 
 
 def test_build_with_the_progress_widget(shell: InteractiveShell, notebook: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ipywidgets")
-    from nbdocker.frontends.widgets import ProgressView
+    from nbdocker.frontends.widgets.progress import ProgressView
 
     engine = FakeEngine(images={BASE: {}}, execute_locally=True)
     monkeypatch.setattr("nbdocker.pipeline._default_engine", lambda: engine)
@@ -199,12 +204,11 @@ def test_quoted_notebook_path_with_spaces(shell: InteractiveShell, tmp_path: Pat
 
 
 def test_parse_line_unquotes_values_and_keeps_backslashes() -> None:
-    from nbdocker.frontends.magics import NbDockerMagics, parse_line
+    from nbdocker.frontends.magics import parse_line
 
-    args = parse_line(NbDockerMagics.dockerize,
-                      r'''--notebook "C:\work\my nb.ipynb" -p title 'a b' -p n 3 --tag x''')
+    args = parse_line(r'''--notebook "C:\work\my nb.ipynb" -p title 'a b' -p n 3 --tag x''')
     assert args.notebook == r"C:\work\my nb.ipynb"
-    assert args.parameter == [["title", "a b"], ["n", "3"]]
+    assert args.parameters == [["title", "a b"], ["n", "3"]]
     assert args.tag == "x"
     # a quote inside a value is the user's, and stays
-    assert parse_line(NbDockerMagics.dockerize, "--tag it's").tag == "it's"
+    assert parse_line("--tag it's").tag == "it's"

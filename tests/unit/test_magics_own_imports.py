@@ -18,10 +18,12 @@ pytest.importorskip("ipywidgets")
 
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
-import nbdocker.frontends.views  # noqa: E402
-from nbdocker.frontends.views import capture_for_kernel  # noqa: E402
-from nbdocker.frontends.magics import NbDockerMagics, own_imports  # noqa: E402
-from nbdocker.frontends.widgets import DockerizePanel  # noqa: E402
+from nbdocker import pipeline  # noqa: E402
+from nbdocker.frontends.magics import NbDockerMagics  # noqa: E402
+from nbdocker.frontends.views import DockerizeResult  # noqa: E402
+from nbdocker.frontends.widgets.panel import DockerizePanel  # noqa: E402
+from nbdocker.options import Options  # noqa: E402
+from nbdocker.stages.capture.live import own_imports  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "notebooks" / "frontend"
 
@@ -60,12 +62,14 @@ def test_a_later_dockerize_gets_what_an_earlier_one_loaded_in_its_baseline(
         shell: InteractiveShell, lazy_module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     baselines: List[frozenset] = []
 
-    def fake(notebook: Any, **kwargs: Any) -> str:
-        baselines.append(frozenset(kwargs["baseline"]))
+    def fake(action: str, notebook: Any, options: Any, **kwargs: Any) -> str:
+        baselines.append(frozenset(kwargs["kernel"].baseline))
         __import__(lazy_module)  # what a verify's nbformat/jsonschema does
         return "done"
 
-    monkeypatch.setattr(nbdocker.frontends.views, "dockerize", fake)
+    monkeypatch.setattr(DockerizeResult, "make", staticmethod(fake))
+    monkeypatch.setattr("nbdocker.frontends.notebook_path.find_notebook",
+                        lambda explicit, user_ns=None: Path("x.ipynb"))
     assert shell.run_line_magic("dockerize", "--dry-run --no-widget") == "done"
     assert shell.run_line_magic("dockerize", "--dry-run --no-widget") == "done"
     assert lazy_module not in baselines[0] and lazy_module in baselines[1]
@@ -76,13 +80,14 @@ def test_the_panel_jobs_add_what_they_load(tmp_path: Path, lazy_module: str) -> 
     notebook = tmp_path / "dryrun.ipynb"
     shutil.copy(FIXTURES / "dryrun.ipynb", notebook)
 
-    def pipeline(path: Path, **kwargs: Any) -> Any:
+    def build(path: Path, options: Any, **kwargs: Any) -> Any:
         __import__(lazy_module)
         raise RuntimeError("stop here")  # still recorded: the job did load it
 
     own: Set[str] = set()
-    panel = DockerizePanel(notebook, spec=capture_for_kernel(notebook), pipeline=pipeline,
-                           base_image="nbdocker-test/base:fake", own_modules=own)
+    panel = DockerizePanel(notebook, spec=pipeline.capture(notebook), actions={"build": build},
+                           options=Options(base_image="nbdocker-test/base:fake"),
+                           own_modules=own)
     panel.click_build()
     assert panel.wait(30)
     assert lazy_module in own

@@ -14,7 +14,7 @@ def make_spec(**overrides):
         platform=PlatformInfo("linux", "x86_64", "python3"),
         requirements=(
             Requirement("pandas", "2.2.0", True, ("import pandas (cell 2)",)),
-            Requirement("numpy", "1.26.4", False, ("required by pandas",)),
+            Requirement("numpy", "1.26.4", False, required_by=("pandas",)),
         ),
         unresolved=(Unresolved("foo", ("import foo (cell 7)",), "foo"),),
         files=(FileEntry("data/x.csv", "data", 12, "ab" * 32),
@@ -36,7 +36,8 @@ def test_json_is_sorted_and_stable():
     assert doc["python"] == {"version": "3.11.7", "implementation": "CPython"}
     assert doc["requirements"][1] == {"name": "pandas", "version": "2.2.0", "direct": True,
                                       "reasons": ["import pandas (cell 2)"],
-                                      "specifier": None, "optional": False}
+                                      "specifier": None, "optional": False,
+                                      "required_by": []}
     assert doc["unresolved"] == [{"module": "foo", "reasons": ["import foo (cell 7)"],
                                   "pypi_name": "foo"}]
 

@@ -11,9 +11,11 @@ pytest.importorskip("ipywidgets")
 from nbdocker.engine.fake import FakeEngine  # noqa: E402
 from nbdocker.events import Event, Phase  # noqa: E402
 from nbdocker.exceptions import BuildError  # noqa: E402
-from nbdocker.frontends.views import capture_for_kernel  # noqa: E402
+from nbdocker import pipeline  # noqa: E402
+from nbdocker.options import Options  # noqa: E402
 from nbdocker.spec import EnvironmentSpec  # noqa: E402
-from nbdocker.frontends.widgets import DockerizePanel, ProgressView  # noqa: E402
+from nbdocker.frontends.widgets.panel import DockerizePanel
+from nbdocker.frontends.widgets.progress import ProgressView  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "notebooks" / "frontend"
 BASE = "nbdocker-test/base:fake"
@@ -35,7 +37,7 @@ def notebook(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def spec() -> EnvironmentSpec:
-    return capture_for_kernel(FIXTURES / "dryrun.ipynb")
+    return pipeline.capture(FIXTURES / "dryrun.ipynb")
 
 
 def _engine(**kwargs: Any) -> FakeEngine:
@@ -49,7 +51,7 @@ def _buttons(panel: DockerizePanel) -> List[bool]:
 
 def test_build_runs_the_pipeline_and_the_bar_advances(notebook: Path, spec: EnvironmentSpec) -> None:
     engine = _engine()
-    panel = DockerizePanel(notebook, spec=spec, engine=engine, base_image=BASE)
+    panel = DockerizePanel(notebook, spec=spec, engine=engine, options=Options(base_image=BASE))
     seen: List[float] = []
     panel.progress.bar.observe(lambda change: seen.append(change["new"]), "value")
     panel.click_build()
@@ -66,7 +68,7 @@ def test_build_runs_the_pipeline_and_the_bar_advances(notebook: Path, spec: Envi
 def test_unchecked_and_added_requirements_reach_the_build(notebook: Path,
                                                           spec: EnvironmentSpec) -> None:
     engine = _engine()
-    panel = DockerizePanel(notebook, spec=spec, engine=engine, base_image=BASE)
+    panel = DockerizePanel(notebook, spec=spec, engine=engine, options=Options(base_image=BASE))
     assert "packaging" in panel.checks  # `import packaging.version` in the notebook
     panel.checks["packaging"].value = False
     assert panel.add_requirement("six==1.16.0") is not None
@@ -79,7 +81,7 @@ def test_unchecked_and_added_requirements_reach_the_build(notebook: Path,
 
 
 def test_bad_addition_is_shown_in_the_panel(notebook: Path, spec: EnvironmentSpec) -> None:
-    panel = DockerizePanel(notebook, spec=spec, engine=_engine(), base_image=BASE)
+    panel = DockerizePanel(notebook, spec=spec, engine=_engine(), options=Options(base_image=BASE))
     assert panel.add_requirement("not a requirement!!") is None
     assert "not a requirement" in panel.message.value
     assert "not" not in panel.checks
@@ -89,7 +91,7 @@ def test_build_error_lands_in_the_panel_not_as_a_traceback(notebook: Path,
                                                            spec: EnvironmentSpec) -> None:
     error = BuildError("build failed at step 5/9 (RUN pip install): no matching distribution",
                        log_tail=["ERROR: No matching distribution found for nosuchpkg==9"])
-    panel = DockerizePanel(notebook, spec=spec, engine=_engine(build_error=error), base_image=BASE)
+    panel = DockerizePanel(notebook, spec=spec, engine=_engine(build_error=error), options=Options(base_image=BASE))
     panel.click_build()
     assert panel.wait(60)
     assert panel.error is error
@@ -102,16 +104,19 @@ def test_build_error_lands_in_the_panel_not_as_a_traceback(notebook: Path,
 
 def test_buttons_are_disabled_while_a_job_runs(notebook: Path, spec: EnvironmentSpec) -> None:
     started, release = threading.Event(), threading.Event()
-    calls: List[dict] = []
+    calls: List[str] = []
 
-    def pipeline(path: Path, **kwargs: Any) -> Any:
-        calls.append(kwargs)
-        kwargs["on_event"](Event(Phase.BUILD, "progress", "step 1/2", step=1, total=2))
-        started.set()
-        release.wait(30)
-        raise RuntimeError("boom")
+    def job(action: str) -> Any:
+        def run(path: Path, options: Options, **kwargs: Any) -> Any:
+            calls.append(action)
+            kwargs["on_event"](Event(Phase.BUILD, "progress", "step 1/2", step=1, total=2))
+            started.set()
+            release.wait(30)
+            raise RuntimeError("boom")
+        return run
 
-    panel = DockerizePanel(notebook, spec=spec, pipeline=pipeline, base_image=BASE)
+    panel = DockerizePanel(notebook, spec=spec, options=Options(base_image=BASE),
+                           actions={a: job(a) for a in ("build", "run", "verify")})
     panel.click_verify()
     assert started.wait(30)
     try:
@@ -121,7 +126,7 @@ def test_buttons_are_disabled_while_a_job_runs(notebook: Path, spec: Environment
     finally:
         release.set()
     assert panel.wait(30)
-    assert len(calls) == 1 and calls[0]["verify"] and not calls[0]["run"]
+    assert calls == ["verify"]
     assert _buttons(panel) == [False] * 4
     assert "internal error: RuntimeError: boom" in panel.message.value
 
@@ -142,7 +147,7 @@ def test_verify_skips_its_own_cells_and_shows_diffs(notebook: Path, answer: int,
     path.write_text(text, encoding="utf-8")
     before = path.read_bytes()
     engine = _engine()
-    panel = DockerizePanel(path, engine=engine, base_image=BASE)
+    panel = DockerizePanel(path, engine=engine, options=Options(base_image=BASE))
     panel.click_verify()
     assert panel.wait(120)
     assert panel.error is None, panel.message.value

@@ -15,9 +15,10 @@ import os  # noqa: E402
 import platform  # noqa: E402
 import site  # noqa: E402
 import sysconfig  # noqa: E402
+from typing import Any  # noqa: E402
 
 
-def _stdlib_names():
+def _stdlib_names() -> "list[str]":
     names = getattr(sys, "stdlib_module_names", None)
     if names:
         return sorted(names)
@@ -40,7 +41,7 @@ def _stdlib_names():
     return sorted(found)
 
 
-def _top_levels(dist):
+def _top_levels(dist: Any) -> "list[str]":
     text = dist.read_text("top_level.txt")
     if text:
         return sorted({line.strip().split("/")[0] for line in text.splitlines() if line.strip()})
@@ -61,7 +62,7 @@ def _top_levels(dist):
     return sorted(n for n in names if n.isidentifier())
 
 
-def _distributions():
+def _distributions() -> "list[dict[str, Any]]":
     from importlib import metadata
 
     seen = {}
@@ -85,7 +86,7 @@ def _distributions():
     return sorted(seen.values(), key=lambda d: d["name"].lower())
 
 
-def _packages(dists):
+def _packages(dists: "list[dict[str, Any]]") -> "dict[str, list[str]]":
     """Top-level module -> distribution names, like packages_distributions() (3.10+)."""
     from importlib import metadata
 
@@ -99,7 +100,7 @@ def _packages(dists):
     return {k: sorted(set(v)) for k, v in mapping.items()}
 
 
-def _marker_env():
+def _marker_env() -> "dict[str, str]":
     impl = sys.implementation
     iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
     if impl.version.releaselevel != "final":
@@ -119,7 +120,7 @@ def _marker_env():
     }
 
 
-def _site_dirs():
+def _site_dirs() -> "list[str]":
     dirs = []
     try:
         dirs.extend(site.getsitepackages())
@@ -133,7 +134,7 @@ def _site_dirs():
     return sorted({os.path.abspath(d) for d in dirs})
 
 
-def main():
+def main() -> None:
     dists = _distributions()
     info = {
         "executable": sys.executable,

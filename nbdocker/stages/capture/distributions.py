@@ -12,7 +12,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import AbstractSet, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement as PkgRequirement
@@ -108,14 +108,15 @@ def _add(direct: Dict[str, _Direct], name: str, reason: str, optional: bool,
 def _dists_for(module: str, info: InterpreterInfo) -> List[str]:
     top = module.split(".", 1)[0]
     names = info.packages.get(top) or ()
-    found = sorted({canonicalize_name(n) for n in names if canonicalize_name(n) in info.distributions})
+    found: List[str] = sorted({canonicalize_name(n) for n in names
+                               if canonicalize_name(n) in info.distributions})
     if not found and canonicalize_name(top) in info.distributions:
         found = [canonicalize_name(top)]  # metadata without RECORD/top_level.txt
     return found
 
 
 def resolve(records: Iterable[ImportRecord], info: InterpreterInfo, *,
-            local_modules: Set[str] = frozenset()) -> Resolution:
+            local_modules: AbstractSet[str] = frozenset()) -> Resolution:
     """Turn import/pip records into pinned requirements, the closure and unresolved ones.
 
     ``local_modules`` are top-level names that are local code (never requirements).
@@ -165,8 +166,8 @@ def resolve(records: Iterable[ImportRecord], info: InterpreterInfo, *,
 
     closure = _closure(direct, info, out.warnings)
     for name in sorted(set(direct) | set(closure)):
-        dist = info.distributions.get(name)
-        version = str(dist["version"]) if dist else None
+        installed = info.distributions.get(name)
+        version = str(installed["version"]) if installed else None
         if name in direct:
             entry = direct[name]
             spec = entry.specifier
@@ -182,7 +183,7 @@ def resolve(records: Iterable[ImportRecord], info: InterpreterInfo, *,
         else:
             out.requirements.append(Requirement(
                 name=name, version=version, direct=False,
-                reasons=tuple(f"required by {p}" for p in sorted(closure[name]))))
+                required_by=tuple(sorted(closure[name]))))
     return out
 
 

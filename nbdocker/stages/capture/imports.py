@@ -162,10 +162,10 @@ class _Walker(ast.NodeVisitor):
         else:
             for child in node.body:
                 self.visit(child)
-        for child in [*node.handlers, *node.orelse, *node.finalbody]:
-            self.visit(child)
+        for part in [*node.handlers, *node.orelse, *node.finalbody]:
+            self.visit(part)
 
-    visit_TryStar = visit_Try
+    visit_TryStar = visit_Try  # the same fields as Try
 
     def visit_If(self, node: ast.If) -> None:
         if _is_environment_test(node.test):

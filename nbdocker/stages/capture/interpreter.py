@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ...exceptions import CaptureError
-from ...notebook_io import atomic_write_text
+from ..._fs import read_cache, write_cache
 
-__all__ = ["InterpreterInfo", "query_interpreter", "kernelspec_interpreter", "cache_dir"]
+__all__ = ["InterpreterInfo", "query_interpreter", "kernelspec_interpreter"]
 
 _PROBE_VERSION = 1  # bump when _probe.py's output changes
 _PROBE_TIMEOUT = 120.0
@@ -46,7 +46,8 @@ class InterpreterInfo:
     def from_probe(cls, data: Mapping[str, Any]) -> "InterpreterInfo":
         from packaging.utils import canonicalize_name
 
-        dists = {canonicalize_name(d["name"]): d for d in data["distributions"]}
+        dists: Dict[str, Mapping[str, Any]] = {
+            canonicalize_name(d["name"]): d for d in data["distributions"]}
         return cls(
             executable=str(data["executable"]),
             version=str(data["version"]),
@@ -60,15 +61,6 @@ class InterpreterInfo:
         )
 
 
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/nbdocker`` or ``~/.cache/nbdocker`` (``NBDOCKER_CACHE_DIR`` wins)."""
-    explicit = os.environ.get("NBDOCKER_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nbdocker"
-
-
 def _mtime(path: str) -> Optional[int]:
     try:
         return os.stat(path).st_mtime_ns
@@ -76,15 +68,15 @@ def _mtime(path: str) -> Optional[int]:
         return None
 
 
-def _cache_file(python: str) -> Path:
+def _cache_name(python: str) -> str:
     key = json.dumps([_PROBE_VERSION, python, _mtime(python)])
-    return cache_dir() / f"interpreter-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    return f"interpreter-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
 def _load_cached(python: str) -> Optional[Dict[str, Any]]:
     try:
-        entry = json.loads(_cache_file(python).read_text(encoding="utf-8"))
-        if entry.get("python") != python or not isinstance(entry.get("site_mtimes"), dict):
+        entry = read_cache(_cache_name(python))
+        if not isinstance(entry, dict) or entry.get("python") != python or not isinstance(entry.get("site_mtimes"), dict):
             return None
         for directory, mtime in entry["site_mtimes"].items():
             if _mtime(directory) != mtime:
@@ -99,10 +91,7 @@ def _load_cached(python: str) -> Optional[Dict[str, Any]]:
 def _store(python: str, data: Mapping[str, Any]) -> None:
     entry = {"python": python, "probe": data,
              "site_mtimes": {d: _mtime(d) for d in data.get("site_dirs", ())}}
-    try:
-        atomic_write_text(_cache_file(python), json.dumps(entry))
-    except OSError:
-        pass  # a read-only cache is not an error, only slower
+    write_cache(_cache_name(python), entry)
 
 
 def _probe_source() -> str:

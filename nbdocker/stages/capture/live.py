@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 import sys
 import types
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import (Any, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
-                    Tuple)
+from typing import (Any, Collection, Dict, Iterable, Iterator, List, Mapping, MutableSet,
+                    Optional, Sequence, Set, Tuple)
 
 from ...events import Event, EventHandler, Phase, emit
 from ...spec import EnvironmentSpec, PlatformInfo, PythonInfo, Requirement
@@ -34,7 +35,7 @@ from .distributions import resolve
 from .imports import ImportRecord
 from .interpreter import InterpreterInfo, query_interpreter
 
-__all__ = ["LiveModule", "KERNEL_ROOTS", "user_modules", "kernel_distributions",
+__all__ = ["LiveKernel", "LiveModule", "own_imports", "KERNEL_ROOTS", "user_modules", "kernel_distributions",
            "capture_live", "top_level_modules"]
 
 # Names IPython itself puts in the user namespace.
@@ -214,10 +215,20 @@ def _live_only_spec(info: InterpreterInfo) -> EnvironmentSpec:
         platform=PlatformInfo(system=info.system, machine=info.machine))
 
 
+@dataclass(frozen=True)
+class LiveKernel:
+    """What a running kernel knows: its user namespace, and the top-level modules that
+    were loaded before the user's code ran (``baseline``: the kernel's own machinery
+    and nbdocker's, see :mod:`nbdocker.frontends.magics`)."""
+
+    user_ns: Mapping[str, Any]
+    baseline: Collection[str] = frozenset()
+
+
 def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
                  modules: Optional[Iterable[str]] = None, baseline: Collection[str] = (),
                  static: Optional[EnvironmentSpec] = None,
-                 info: Optional[InterpreterInfo] = None,
+                 info: Optional[InterpreterInfo] = None, env_names: Sequence[str] = (),
                  on_event: Optional[EventHandler] = None) -> EnvironmentSpec:
     """Join the static read of ``notebook`` with what this kernel imported.
 
@@ -230,9 +241,10 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
     """
     info = info or query_interpreter(sys.executable)
     if static is None and notebook is not None:
-        from ...pipeline import capture
+        from .notebook import capture_notebook
 
-        static = capture(notebook, python=info.executable, on_event=on_event)
+        static = capture_notebook(notebook, python=info.executable, env_names=env_names,
+                                  on_event=on_event)
     spec = static if static is not None else _live_only_spec(info)
     live = user_modules(user_ns, modules=modules, baseline=baseline, stdlib=info.stdlib)
     emit(on_event, Event(Phase.CAPTURE, "log", f"live kernel: {len(live)} candidate modules"))
@@ -283,3 +295,18 @@ def _is_local(module: str, notebook: Optional[Path]) -> bool:
         return True
     except ValueError:
         return False
+
+
+@contextmanager
+def own_imports(into: MutableSet[str]) -> Iterator[None]:
+    """Add to ``into`` the top-level modules first loaded while the block runs.
+
+    nbdocker's own work loads modules lazily (nbformat's validator pulls in jsonschema
+    and its optional format plugins, the engine client requests/urllib3/socks): left in
+    ``sys.modules`` they would read as "loaded in this kernel" to the next capture.
+    """
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        into |= top_level_modules([m for m in list(sys.modules) if m not in before])

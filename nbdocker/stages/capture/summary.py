@@ -1,12 +1,18 @@
-"""Plain-text summaries of an EnvironmentSpec (CLI ``capture``, ``%dockerize --dry-run``,
-``%nbdocker_env``): one table, so every front end shows the same thing."""
+"""Views of an EnvironmentSpec: the requirements table as text (CLI ``capture``,
+``%dockerize --dry-run``) and as HTML (the magic's cell output), and the watermark-style
+``%nbdocker_env`` lines. One table, so every front end shows the same thing."""
 from __future__ import annotations
 
-from typing import List, Sequence
+import html
+import platform
+import re
+import sys
+from typing import List, Sequence, Tuple
 
-from ...spec import EnvironmentSpec
+from ...spec import EnvironmentSpec, Requirement
 
-__all__ = ["NO_REQUIREMENTS", "format_spec", "format_table"]
+__all__ = ["NO_REQUIREMENTS", "format_spec", "format_table", "requirements_html",
+           "environment_summary"]
 
 # What every front end says instead of an empty requirements table.
 NO_REQUIREMENTS = "no third-party requirements"
@@ -32,7 +38,7 @@ def format_spec(spec: EnvironmentSpec, *, transitive: bool = False) -> str:
     ]
     reqs = spec.requirements if transitive else spec.direct_requirements
     rows = [(r.name, r.version or (r.specifier or "(unpinned)"),
-             "; ".join(r.reasons[:3]) + (" …" if len(r.reasons) > 3 else ""))
+             "; ".join(r.why[:3]) + (" …" if len(r.why) > 3 else ""))
             for r in reqs]
     out.append(format_table(("package", "version", "why"), rows) if rows else NO_REQUIREMENTS)
     hidden = len(spec.requirements) - len(reqs)
@@ -49,3 +55,62 @@ def format_spec(spec: EnvironmentSpec, *, transitive: bool = False) -> str:
     if spec.warnings:
         out += ["", "warnings:"] + [f"  {w}" for w in spec.warnings]
     return "\n".join(out)
+
+
+def _h(text: object) -> str:
+    return html.escape(str(text))
+
+
+def requirements_html(spec: EnvironmentSpec) -> str:
+    """An HTML table of the direct requirements (package, version, why)."""
+    # JupyterLab right-aligns table cells (numbers); this table is text: align it left.
+    td = "<td style='text-align:left'>"
+    rows = "".join(
+        f"<tr>{td}<code>{_h(r.name)}</code></td>{td}{_h(r.version or r.specifier or 'unpinned')}"
+        f"</td>{td}{_h('; '.join(r.why[:3]))}</td></tr>" for r in spec.direct_requirements)
+    rows += "".join(
+        f"<tr>{td}<code>{_h(u.pypi_name or u.module)}</code></td>{td}unpinned (not installed)"
+        f"</td>{td}{_h('; '.join(u.reasons[:3]))}</td></tr>" for u in spec.unresolved)
+    locked = len(spec.requirements) - len(spec.direct_requirements)
+    foot = f"<p>+ {locked} transitive requirements locked</p>" if locked else ""
+    warn = "".join(f"<li>{_h(w)}</li>" for w in spec.warnings)
+    table = ("<table><thead><tr><th style='text-align:left'>package</th>"
+             "<th style='text-align:left'>version</th><th style='text-align:left'>why</th></tr>"
+             f"</thead><tbody>{rows}</tbody></table>" if rows else f"<p>{_h(NO_REQUIREMENTS)}</p>")
+    return (f"<p>Python {_h(spec.python.version)} ({_h(spec.python.implementation)})</p>"
+            f"{table}{foot}"
+            + (f"<details><summary>warnings</summary><ul>{warn}</ul></details>" if warn else ""))
+
+
+def environment_summary(spec: EnvironmentSpec, *, transitive: bool = False) -> str:
+    """watermark-style lines: Python, platform, then ``distribution version (import
+    module)`` per requirement — distribution names, not module names."""
+    lines = [f"Python {spec.python.version} ({spec.python.implementation})",
+             f"Platform {spec.platform.system or sys.platform} "
+             f"{spec.platform.machine or platform.machine()}", ""]
+    reqs = spec.requirements if transitive else spec.direct_requirements
+    rows: List[Tuple[str, str, str]] = [
+        (r.name, r.version or r.specifier or "unpinned", _imports_of(r)) for r in reqs]
+    lines.append(format_table(("distribution", "version", "imported as"), rows) if rows
+                 else "no third-party distributions")
+    return "\n".join(lines)
+
+
+def _imports_of(req: Requirement) -> str:
+    """``import sklearn`` for scikit-learn: the top-level modules it provides here."""
+    if not req.direct:
+        return "; ".join(req.why[:1])
+    from packaging.utils import canonicalize_name
+
+    from .interpreter import query_interpreter
+
+    packages = query_interpreter(sys.executable).packages
+    modules = sorted(m for m, dists in packages.items() if not m.startswith("_")
+                     and any(canonicalize_name(d) == req.name for d in dists))
+    # Of what the distribution provides (matplotlib: matplotlib, mpl_toolkits, pylab),
+    # name what the notebook's reasons mention, else what this kernel has loaded.
+    mentioned = [m for m in modules
+                 if any(re.search(rf"(?<![\w.]){re.escape(m)}\b", r) for r in req.reasons)]
+    loaded = {name.split(".", 1)[0] for name in list(sys.modules)}
+    modules = mentioned or [m for m in modules if m in loaded] or modules
+    return ", ".join(f"import {m}" for m in modules[:3]) or "; ".join(req.reasons[:1])

@@ -178,8 +178,8 @@ def _allowed_errors(nb: Optional[nbformat.NotebookNode],
     for index in indices:
         if index is None or index >= len(cells):
             continue
-        error = next((o for o in cells[index].get("outputs", [])
-                      if o.get("output_type") == "error"), {})
+        error: Mapping[str, Any] = next((o for o in cells[index].get("outputs", [])
+                                         if o.get("output_type") == "error"), {})
         head = "\n".join(str(cells[index].get("source", "")).splitlines()[:3])
         found.append(FailedCell(index, str(error.get("ename", "")),
                                 str(error.get("evalue", "")), head))

@@ -94,8 +94,8 @@ def _yaml_load(text: str) -> Any:
     try:
         import yaml
     except ImportError:
-        yaml = None
-    if yaml is not None:
+        pass
+    else:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:

@@ -14,20 +14,15 @@ from typing import List, Optional, Tuple, Union
 
 from ... import contract
 from ...engine.base import ContainerEngine
+from ...engine.refs import repository_of, split_reference, with_tag
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import ImageNotFound, InputError, RegistryError
 from ...secrets import redact_text
 
-__all__ = ["parse_ref", "repository_of", "target_ref", "push_image", "load_image_tar",
-]
+__all__ = ["target_ref", "push_image", "load_image_tar"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Docker's reference grammar, simplified: [host[:port]/]path[:tag] (no digest: we push tags).
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REF_RE = re.compile(
-    rf"^(?:(?P<host>[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?)/)?"
-    rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?$")
 _AUTH_HINTS = ("unauthorized", "authentication required", "denied", "forbidden",
                "no basic auth credentials", "401", "403")
 _NETWORK_HINTS = ("connection refused", "no such host", "dial tcp", "i/o timeout",
@@ -35,40 +30,15 @@ _NETWORK_HINTS = ("connection refused", "no such host", "dial tcp", "i/o timeout
                   "server gave http response to https client", "tls")
 
 
-def parse_ref(ref: str) -> Tuple[str, Optional[str]]:
-    """``host:5000/team/repo:tag`` → (``host:5000/team/repo``, ``tag``); tag None when
-    absent. :class:`InputError` for anything that is not a push target."""
-    m = _REF_RE.match(ref.strip())
-    if not m:
-        raise InputError(f"not a registry reference: {ref!r} (expected REGISTRY/REPO[:TAG], "
-                         "e.g. registry.example.com:5000/team/analysis:v1; repository names "
-                         "are lower-case)")
-    repo = f"{m.group('host')}/{m.group('path')}" if m.group("host") else m.group("path")
-    # "host:5000" without a path is taken by the regex as repo "host" tag "5000" only
-    # when no "/" follows; that is Docker's reading too.
-    return repo, m.group("tag")
-
-
-def repository_of(ref: str) -> str:
-    """The repository part of ``ref`` (tag and digest dropped)."""
-    name = ref.split("@", 1)[0]
-    head, sep, tail = name.rpartition(":")
-    return head if sep and "/" not in tail else name
-
-
 def target_ref(image: str, ref: str) -> str:
     """``ref`` with a tag: its own, else ``image``'s tag, else ``latest``."""
-    repo, tag = parse_ref(ref)
-    if tag is None:
-        name = image.split("@", 1)[0]
-        head, sep, tail = name.rpartition(":")
-        tag = tail if sep and "/" not in tail else "latest"
-    return f"{repo}:{tag}"
+    own = split_reference(image.split("@", 1)[0])[1]
+    return with_tag(ref, own or "latest")
 
 
 def _explain(message: str, target: str) -> str:
     """The engine's (already redacted) message plus what to do about it."""
-    repo, _ = parse_ref(target)
+    repo = repository_of(target)
     host = repo.split("/", 1)[0] if "/" in repo and any(c in repo.split("/", 1)[0]
                                                         for c in ".:") else "docker.io"
     low = message.lower()

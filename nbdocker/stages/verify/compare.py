@@ -50,6 +50,7 @@ __all__ = [
     "compare_notebooks",
     "infer_author_dirs",
     "format_report",
+    "report_html",
 ]
 
 STATUSES = ("same", "differs", "error", "skipped")
@@ -590,3 +591,22 @@ def format_report(report: ReproductionReport, *, width: int = 60) -> str:
     else:
         rows.append(f"NOT REPRODUCED: {len(report.failures)} cell(s) differ or fail")
     return "\n".join(rows)
+
+
+def report_html(report: ReproductionReport) -> str:
+    """The verdict, per-status counts and the differing cells' diffs, as HTML."""
+    import html
+
+    counts = report.summary
+    verdict = ("<b style='color:green'>REPRODUCED</b>" if report.reproduced
+               else "<b style='color:#b00'>NOT REPRODUCED</b>")
+    out = [f"<p>{verdict}: {counts['same']} same, {counts['differs']} differ, "
+           f"{counts['error']} error, {counts['skipped']} skipped</p>"]
+    for cell in report.failures:
+        # the note ("re-run raised …; probably follows the error in cell 2") with the diff
+        note = f" ({html.escape(cell.note)})" if cell.note and cell.diff else ""
+        first = cell.source_head.splitlines()[0] if cell.source_head else ""
+        out.append(f"<details open><summary>cell {cell.index} {html.escape(cell.status)}: "
+                   f"<code>{html.escape(first)}</code>{note}</summary>"
+                   f"<pre>{html.escape(cell.diff or cell.note)}</pre></details>")
+    return "".join(out)

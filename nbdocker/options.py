@@ -1,0 +1,281 @@
+"""Every option of every action, in one place: :class:`Options`.
+
+Each field of :class:`Options` carries its command-line spelling, help text and the
+commands it belongs to (:class:`Flag`, in the field's metadata). The CLI builds its
+argparse parsers from these with :func:`add_arguments`, the ``%dockerize`` magic builds
+its parser from the same table, and the panel edits an :class:`Options`; every
+:mod:`nbdocker.pipeline` entry takes one. So an option added here reaches the CLI, the
+magic and the panel at once, with the same name and default everywhere.
+
+Values are checked when an :class:`Options` is made (:class:`InputError`, exit 2, one
+line naming the option), so bad input is found before any long work starts.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
+
+from .exceptions import InputError
+
+__all__ = ["Options", "Flag", "COMMANDS", "add_arguments", "from_namespace", "flags_of",
+           "NETWORKS", "parse_seconds", "parse_cpus", "parse_memory"]
+
+# The commands whose options live here (capture-only commands have no run options...).
+COMMANDS: Tuple[str, ...] = ("capture", "dockerfile", "build", "run", "verify", "export",
+                             "push")
+_CAPTURING = frozenset(COMMANDS)
+_IMAGING = frozenset({"dockerfile", "build", "run", "verify", "export", "push"})
+_BUILDING = frozenset({"build", "run", "verify", "push"})
+_RUNNING = frozenset({"run", "verify"})
+_VERIFYING = frozenset({"verify"})
+NETWORKS = ("none", "bridge", "host")
+_MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How one :class:`Options` field is spelled on a command line.
+
+    ``action`` is argparse's (``store``, ``store_true``, ``append``); ``parse`` turns one
+    command-line value into the field's type (and raises :class:`InputError`);
+    ``commands`` are the CLI commands that take it (the magic takes those of build, run
+    and verify); ``panel`` puts it in the panel's options form too."""
+
+    flags: Tuple[str, ...]
+    help: str
+    commands: FrozenSet[str]
+    metavar: Optional[str] = None
+    action: str = "store"
+    parse: Optional[Callable[[str], Any]] = None
+    choices: Optional[Tuple[str, ...]] = None
+    panel: bool = False   # also a field of the %dockerize --panel form
+
+
+def _opt(default: Any, *flags: str, help: str, commands: FrozenSet[str], **kw: Any) -> Any:
+    """A dataclass field with its :class:`Flag` in the metadata."""
+    flag = Flag(tuple(flags), help, commands, **kw)
+    return field(default=default, metadata={"flag": flag})
+
+
+# -- value parsers (shared by the CLI, the magic and Options' own checks) ---------------
+
+def _positive(text: Any, option: str, what: str, example: str) -> float:
+    """A positive, finite number; :class:`InputError` naming ``option`` otherwise."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be a {what}, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{option} must be a positive, finite {what} (e.g. {example}), "
+                         f"not {text!r}")
+    return value
+
+
+def parse_seconds(text: Any, option: str = "a duration") -> float:
+    """A positive, finite number of seconds (``30``, ``1.5``); :class:`InputError` else."""
+    return _positive(text, option, "number of seconds", "30")
+
+
+def parse_cpus(text: Any, option: str = "--cpus") -> float:
+    """A positive, finite CPU count (``0.5``, ``2``); 0 would mean "unlimited" to Docker."""
+    return _positive(text, option, "number of CPUs", "1.5")
+
+
+def parse_memory(text: Any, option: str = "--memory") -> str:
+    """Docker's memory size grammar: a number and an optional unit b, k, m or g."""
+    value = str(text).strip()
+    if not _MEMORY.match(value) or float(re.sub(r"[a-zA-Z]$", "", value)) <= 0:
+        raise InputError(f"{option} must be a size such as 512m or 2g, not {text!r}")
+    return value.lower()
+
+
+def _parse_parameter_pair(pair: Sequence[str]) -> Tuple[str, Any]:
+    from .stages.run.parameters import parse_parameter_pairs
+
+    ((name, value),) = parse_parameter_pairs([pair]).items()
+    return name, value
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to do and how; see the module docstring. Frozen: :meth:`replace` for a copy.
+
+    ``parameters`` is a mapping of papermill-style parameters (``-p NAME VALUE``,
+    ``-y YAML``); the other fields are the CLI options of the same name.
+    """
+
+    # -- capture -------------------------------------------------------------------
+    python: Optional[str] = _opt(
+        None, "--python", metavar="PATH", commands=_CAPTURING,
+        help="interpreter whose installed versions are pinned (default: the notebook's "
+             "kernel, else this Python)")
+    env: Tuple[str, ...] = _opt(
+        (), "--env", metavar="NAME", action="append", commands=_CAPTURING,
+        help="copy environment variable NAME into the image (opt-in; secret-looking names "
+             "are refused); repeatable")
+    exclude: Tuple[str, ...] = _opt(
+        (), "--exclude", metavar="DIST", action="append", commands=_CAPTURING,
+        help="leave this distribution (or unresolved module) out of the image, with what "
+             "only it needed; repeatable")
+    add: Tuple[str, ...] = _opt(
+        (), "--add", metavar="REQ", action="append", commands=_CAPTURING,
+        help="add a requirement (requests, or requests==2.31; without a version, the one "
+             "installed here); repeatable")
+    # -- image ---------------------------------------------------------------------
+    base_image: Optional[str] = _opt(
+        None, "--base-image", metavar="IMG", commands=_IMAGING, panel=True,
+        help="base image (default: $NBDOCKER_BASE_IMAGE, else python:X.Y-slim matching the "
+             "captured Python)")
+    tag: Optional[str] = _opt(
+        None, "--tag", "-t", metavar="T", commands=_BUILDING, panel=True,
+        help="image tag (default nbdocker/<notebook>:<spec hash>)")
+    save: Optional[str] = _opt(
+        None, "--save", metavar="FILE.tar", commands=frozenset({"build"}),
+        help="also write the image as a `docker save` tarball (atomically)")
+    push: Optional[str] = _opt(
+        None, "--push", metavar="REGISTRY/REPO[:TAG]", commands=frozenset({"build"}),
+        help="also push the image (tag defaults to the image's own); prints "
+             "REGISTRY/REPO@sha256:... before the tag")
+    # -- run -----------------------------------------------------------------------
+    image: Optional[str] = _opt(
+        None, "--image", metavar="IMG", commands=frozenset({"run"}),
+        help="run in this image instead of building one (without a notebook: the "
+             "notebook baked into it)")
+    image_tar: Optional[str] = _opt(
+        None, "--image-tar", metavar="FILE.tar", commands=frozenset({"run"}),
+        help="`docker load` this tarball first and run its image (the notebook baked into "
+             "it, unless a notebook is given)")
+    parameters: Mapping[str, Any] = field(default_factory=dict, metadata={"flag": Flag(
+        ("-p", "--parameter"), "papermill-style parameter; VALUE is read as int, float, "
+        "bool, None or else a string; repeatable", _RUNNING, metavar="NAME VALUE",
+        action="append", parse=_parse_parameter_pair)})
+    parameters_yaml: Optional[str] = _opt(
+        None, "-y", "--parameters-yaml", metavar="YAML", commands=_RUNNING,
+        help="parameters as a YAML (or JSON) mapping; -p wins on clashes")
+    output: Optional[str] = _opt(
+        None, "--output", "-o", metavar="OUT.ipynb", commands=_RUNNING,
+        help="where the executed notebook goes (default: <notebook>.nbdocker.ipynb beside "
+             "it; never the original)")
+    timeout: Optional[float] = _opt(
+        None, "--timeout", metavar="S", commands=_RUNNING, panel=True,
+        parse=lambda text: parse_seconds(text, "--timeout"),
+        help="stop the whole run after S seconds")
+    cell_timeout: Optional[float] = _opt(
+        None, "--cell-timeout", metavar="S", commands=_RUNNING, panel=True,
+        parse=lambda text: parse_seconds(text, "--cell-timeout"),
+        help="stop when one cell runs longer than S seconds")
+    network: Optional[str] = _opt(
+        None, "--network", choices=NETWORKS, commands=_RUNNING, panel=True,
+        help="container network; 'none' cuts it off")
+    memory: Optional[str] = _opt(
+        None, "--memory", metavar="M", commands=_RUNNING, panel=True, parse=parse_memory,
+        help="memory limit, e.g. 512m or 2g")
+    cpus: Optional[float] = _opt(
+        None, "--cpus", metavar="N", commands=_RUNNING, panel=True, parse=parse_cpus,
+        help="CPU limit, e.g. 1.5")
+    allow_errors: bool = _opt(
+        False, "--allow-errors", action="store_true", commands=frozenset({"run"}), panel=True,
+        help="keep going after a failing cell (exit 0 unless the run dies)")
+    # -- compare -------------------------------------------------------------------
+    strict_images: bool = _opt(
+        False, "--strict-images", action="store_true", commands=_VERIFYING, panel=True,
+        help="count a differing image (plot) as a difference; by default images are "
+             "compared by hash and reported apart")
+    ignore_warnings: bool = _opt(
+        False, "--ignore-warnings", action="store_true", commands=_VERIFYING, panel=True,
+        help="leave Python warnings on stderr (deprecations, platform notices) out of the "
+             "comparison")
+
+    def __post_init__(self) -> None:
+        # Checked here, once, for every front end (and for Options made in code).
+        check = object.__setattr__
+        for name in ("env", "exclude", "add"):
+            check(self, name, tuple(getattr(self, name)))
+        if self.timeout is not None:
+            check(self, "timeout", parse_seconds(self.timeout, "--timeout"))
+        if self.cell_timeout is not None:
+            check(self, "cell_timeout", parse_seconds(self.cell_timeout, "--cell-timeout"))
+        if self.cpus is not None:
+            check(self, "cpus", parse_cpus(self.cpus))
+        if self.memory is not None:
+            check(self, "memory", parse_memory(self.memory))
+        if self.network is not None and self.network not in NETWORKS:
+            raise InputError(f"--network must be one of {', '.join(NETWORKS)}, "
+                             f"not {self.network!r}")
+        if self.output is not None and not str(self.output).endswith(".ipynb"):
+            raise InputError(f"--output must end in .ipynb: {self.output}")
+        if self.tag is not None:
+            from .engine.refs import check_reference
+
+            check_reference(self.tag, "--tag")
+        if self.push is not None:
+            from .engine.refs import check_reference
+
+            check_reference(self.push, "--push")
+        from .stages.run.parameters import check_parameters, parse_yaml_parameters
+
+        merged = parse_yaml_parameters(self.parameters_yaml) if self.parameters_yaml else {}
+        merged.update(check_parameters(self.parameters))
+        check(self, "parameters", merged)
+
+    def replace(self, **changes: Any) -> "Options":
+        """A copy with some fields changed (checked like a new one)."""
+        return replace(self, **changes)
+
+
+# -- command lines --------------------------------------------------------------------
+
+def flags_of(command: str) -> Iterator[Tuple[str, Flag]]:
+    """``(field name, Flag)`` of every option ``command`` takes, in declaration order."""
+    for f in fields(Options):
+        flag = f.metadata.get("flag")
+        if flag is not None and command in flag.commands:
+            yield f.name, flag
+
+
+def add_arguments(parser: argparse.ArgumentParser, commands: Iterable[str]) -> None:
+    """Add to ``parser`` every option any of ``commands`` takes (once each)."""
+    wanted = set(commands)
+    for f in fields(Options):
+        flag = f.metadata.get("flag")
+        if flag is None or not wanted & flag.commands:
+            continue
+        kwargs: Dict[str, Any] = {"dest": f.name, "help": flag.help, "action": flag.action}
+        if flag.action == "store_true":
+            kwargs["default"] = False
+        else:
+            kwargs["default"] = [] if flag.action == "append" else None
+            if flag.choices:
+                kwargs["choices"] = flag.choices
+            elif flag.metavar and " " in flag.metavar:
+                kwargs["nargs"] = len(flag.metavar.split())
+                kwargs["metavar"] = tuple(flag.metavar.split())
+            else:
+                kwargs["metavar"] = flag.metavar
+        parser.add_argument(*flag.flags, **kwargs)
+
+
+def from_namespace(namespace: argparse.Namespace, **extra: Any) -> Options:
+    """The :class:`Options` that parsed arguments hold (fields the parser did not have
+    keep their defaults); ``extra`` sets more fields. Raises :class:`InputError`."""
+    values: Dict[str, Any] = {}
+    for f in fields(Options):
+        flag = f.metadata.get("flag")
+        if flag is None or not hasattr(namespace, f.name):
+            continue
+        raw = getattr(namespace, f.name)
+        if raw is None or raw == [] or raw is False:
+            continue
+        if flag.parse is not None:
+            raw = ([flag.parse(v) for v in raw] if isinstance(raw, list) else flag.parse(raw))
+        if f.name == "parameters":
+            values[f.name] = dict(raw)   # later -p wins, as in papermill
+        elif isinstance(raw, list):
+            values[f.name] = tuple(raw)
+        else:
+            values[f.name] = raw
+    values.update(extra)
+    return Options(**values)
