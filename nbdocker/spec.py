@@ -17,6 +17,7 @@ __all__ = [
     "PlatformInfo",
     "Requirement",
     "Unresolved",
+    "SystemPackage",
     "FileEntry",
     "EnvironmentSpec",
 ]
@@ -56,7 +57,12 @@ class Requirement:
     ``direct`` is True for what the notebook itself needs, False for the locked
     transitive closure. ``reasons`` say why the notebook needs it ("import numpy
     (cell 3)", "%pip install requests (cell 1)"); ``required_by`` names the requirements
-    that need it (canonical names; how the closure was locked).
+    that need it (canonical names; how the closure was locked). ``kernel`` marks what
+    the runner's kernel stack needs (ipykernel, nbclient and their closure), pinned from
+    the notebook's interpreter like everything else. ``local`` is the POSIX path, in the
+    build context's project folder, of a distribution installed from local source (the
+    project's own editable package): installed from there with ``--no-deps``, never
+    fetched from an index by its name.
     """
 
     name: str
@@ -66,6 +72,8 @@ class Requirement:
     specifier: Optional[str] = None
     optional: bool = False
     required_by: Tuple[str, ...] = ()
+    kernel: bool = False
+    local: Optional[str] = None
 
     @property
     def why(self) -> Tuple[str, ...]:
@@ -94,6 +102,21 @@ class Unresolved:
 
 
 @dataclass(frozen=True)
+class SystemPackage:
+    """An OS package (Debian/Ubuntu apt) the notebook needs: ``name``, the ``version``
+    to pin (None: unpinned) and ``reasons`` ("!dot -Tpng (cell 4)")."""
+
+    name: str
+    version: Optional[str] = None
+    reasons: Tuple[str, ...] = ()
+
+    @property
+    def pin(self) -> str:
+        """apt's form: ``graphviz=2.42.2-7+b3`` or ``graphviz``."""
+        return f"{self.name}={self.version}" if self.version else self.name
+
+
+@dataclass(frozen=True)
 class FileEntry:
     """A file shipped with the notebook, relative to the notebook's directory (POSIX).
 
@@ -117,7 +140,7 @@ class EnvironmentSpec:
     requirements: Tuple[Requirement, ...] = ()
     unresolved: Tuple[Unresolved, ...] = ()
     files: Tuple[FileEntry, ...] = ()
-    apt_packages: Tuple[str, ...] = ()
+    apt_packages: Tuple[SystemPackage, ...] = ()
     env: Tuple[Tuple[str, str], ...] = ()
     warnings: Tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
@@ -127,7 +150,8 @@ class EnvironmentSpec:
         object.__setattr__(self, "requirements", tuple(sorted(self.requirements, key=lambda r: r.name)))
         object.__setattr__(self, "unresolved", tuple(sorted(self.unresolved, key=lambda u: u.module)))
         object.__setattr__(self, "files", tuple(sorted(self.files, key=lambda f: f.path)))
-        object.__setattr__(self, "apt_packages", tuple(sorted(set(self.apt_packages))))
+        object.__setattr__(self, "apt_packages", tuple(sorted(
+            {p.name: p for p in self.apt_packages}.values(), key=lambda p: p.name)))
         object.__setattr__(self, "env", tuple(sorted(self.env)))
 
     # -- views ---------------------------------------------------------------
@@ -181,7 +205,10 @@ class EnvironmentSpec:
                 for u in data.get("unresolved", ())
             ),
             files=tuple(FileEntry(**f) for f in data.get("files", ())),
-            apt_packages=tuple(data.get("apt_packages", ())),
+            apt_packages=tuple(  # schema 1 started with bare names
+                SystemPackage(p) if isinstance(p, str)
+                else SystemPackage(**{**p, "reasons": tuple(p.get("reasons", ()))})
+                for p in data.get("apt_packages", ())),
             env=tuple((k, v) for k, v in data.get("env", ())),
             warnings=tuple(data.get("warnings", ())),
         )

@@ -19,7 +19,7 @@ from nbdocker.frontends.cli import main
 from nbdocker.engine.fake import FakeEngine
 from nbdocker.events import Event
 from nbdocker.exceptions import BundleError, ImageNotFound, InputError, RegistryError
-from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement
+from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement, SystemPackage
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "share" / "analysis"
 
@@ -96,7 +96,7 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
 
 
 def test_apt_txt_only_when_os_packages(nbdir: Path, tmp_path: Path) -> None:
-    files = bundle.bundle_files(_spec(nbdir, apt_packages=("libgomp1", "curl")), nbdir)
+    files = bundle.bundle_files(_spec(nbdir, apt_packages=(SystemPackage("libgomp1"), SystemPackage("curl"))), nbdir)
     assert files["binder/apt.txt"] == b"curl\nlibgomp1\n"
     assert "binder/apt.txt" not in bundle.bundle_files(_spec(nbdir), nbdir)
 

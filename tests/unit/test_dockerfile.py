@@ -15,7 +15,8 @@ import pytest
 from nbdocker.stages.image import (BuildOptions, default_tag, image_labels, render,
                                  requirements_txt, runner_requirements_txt)
 from nbdocker.engine.fake import dockerfile_instructions
-from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement, Unresolved
+from nbdocker.spec import (EnvironmentSpec, FileEntry, PythonInfo, Requirement, SystemPackage,
+                           Unresolved)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 BASE = "python:3.11-slim"
@@ -52,7 +53,7 @@ CASES: Dict[str, tuple] = {
         index_url="https://user:s3cr3t@pypi.example.com/simple",
         extra_index_urls=("https://mirror.example.com/simple",), installer="uv")),
     "apt-env-kernel-pinned": (_spec(
-        apt_packages=("libgomp1", "fonts-dejavu-core"),
+        apt_packages=(SystemPackage("libgomp1"), SystemPackage("fonts-dejavu-core")),
         env=(("MPLBACKEND", "Agg"), ("AWS_SECRET_ACCESS_KEY", "canary-env-1"),
              ("GITHUB_TOKEN", "canary-env-2")),
         requirements=(Requirement("ipykernel", "6.28.0"), Requirement("six", "1.16.0"))),

@@ -37,7 +37,7 @@ def test_json_is_sorted_and_stable():
     assert doc["requirements"][1] == {"name": "pandas", "version": "2.2.0", "direct": True,
                                       "reasons": ["import pandas (cell 2)"],
                                       "specifier": None, "optional": False,
-                                      "required_by": []}
+                                      "required_by": [], "kernel": False, "local": None}
     assert doc["unresolved"] == [{"module": "foo", "reasons": ["import foo (cell 7)"],
                                   "pypi_name": "foo"}]
 
@@ -64,3 +64,13 @@ def test_views():
     assert spec.requirement("numpy").pin == "numpy==1.26.4"
     assert Requirement("x", None, specifier=">=2").pin == "x>=2"
     assert spec.python.major_minor == "3.11"
+
+
+def test_schema_1_bare_apt_names_still_load() -> None:
+    from nbdocker.spec import SystemPackage
+
+    data = EnvironmentSpec("x.ipynb", PythonInfo("3.11.7")).to_dict()
+    data["apt_packages"] = ["graphviz", "curl"]
+    spec = EnvironmentSpec.from_dict(data)
+    assert spec.apt_packages == (SystemPackage("curl"), SystemPackage("graphviz"))
+    assert EnvironmentSpec.from_json(spec.to_json()) == spec

@@ -128,7 +128,7 @@ def _install(options: BuildOptions, args: str) -> str:
 def _apt(spec: EnvironmentSpec) -> List[str]:
     if not spec.apt_packages:
         return []
-    packages = " ".join(spec.apt_packages)
+    packages = " ".join(p.pin for p in spec.apt_packages)
     return [
         "RUN apt-get update \\\n"
         f" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \\\n"

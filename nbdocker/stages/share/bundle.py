@@ -146,7 +146,7 @@ def bundle_files(spec: EnvironmentSpec, notebook_dir: PathLike, *,
     files[f"{BINDER_DIR}/runtime.txt"] = f"python-{spec.python.major_minor}\n".encode()
     if spec.apt_packages:
         files[f"{BINDER_DIR}/apt.txt"] = "".join(
-            f"{p}\n" for p in spec.apt_packages).encode("utf-8")
+            f"{p.name}\n" for p in spec.apt_packages).encode("utf-8")
     files["README.md"] = _readme(spec, base).encode("utf-8")
     return files
 
