@@ -120,13 +120,17 @@ def test_host_ca_bundle_and_index_urls_never_enter_a_bundle(
     assert "PIP_CERT" not in files["Dockerfile"].decode()
 
 
-def test_nbdocker_base_image_env_is_not_baked_into_the_bundle(
+def test_the_bundle_follows_the_one_base_image_rule(
         nbdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --base-image, else NBDOCKER_BASE_IMAGE, else python:X.Y-slim: as every command
     monkeypatch.setenv("NBDOCKER_BASE_IMAGE", "nbdocker-local/python:3-bookworm")
     files = bundle.bundle_files(_spec(nbdir), nbdir)
-    assert b"nbdocker-local" not in files["Dockerfile"]
+    assert "FROM nbdocker-local/python:3-bookworm AS builder" in files["Dockerfile"].decode()
     explicit = bundle.bundle_files(_spec(nbdir), nbdir, base_image="corp/python:3.11")
     assert "FROM corp/python:3.11 AS builder" in explicit["Dockerfile"].decode()
+    monkeypatch.delenv("NBDOCKER_BASE_IMAGE")
+    files = bundle.bundle_files(_spec(nbdir), nbdir)
+    assert "FROM python:3.11-slim AS builder" in files["Dockerfile"].decode()
 
 
 def test_secret_files_and_env_named_by_the_spec_are_dropped(nbdir: Path, tmp_path: Path) -> None:

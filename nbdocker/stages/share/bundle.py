@@ -42,6 +42,7 @@ from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import BundleError, InputError
 from ...secrets import is_secret_env_name, is_secret_path
 from ...spec import EnvironmentSpec
+from ..image.base import resolve_base_image
 
 __all__ = ["SPEC_NAME", "Bundle", "bundle_files", "export_bundle", "write_bundle",
            "shareable_spec", "is_bundle", "load_bundle", "resolve_notebook"]
@@ -131,13 +132,12 @@ def bundle_files(spec: EnvironmentSpec, notebook_dir: PathLike, *,
                  on_event: Optional[EventHandler] = None) -> Dict[str, bytes]:
     """Every file of the bundle, name → bytes (see the module docstring).
 
-    ``base_image`` goes into the bundle's Dockerfile; by default the portable official
-    ``python:<major.minor>-slim`` (not ``$NBDOCKER_BASE_IMAGE``, which usually names an
-    image only this machine has). Raises :class:`~nbdocker.exceptions.InputError` /
+    ``base_image`` goes into the bundle's Dockerfile, resolved by the one rule every
+    command uses (:func:`~nbdocker.stages.image.base.resolve_base_image`). Raises :class:`~nbdocker.exceptions.InputError` /
     ``NotebookError`` when a file the spec names cannot be read.
     """
     spec = shareable_spec(spec, on_event)
-    base = base_image or f"python:{spec.python.major_minor}-slim"
+    base = resolve_base_image(spec, base_image)
     # Empty options: no CA bundle, no index URLs; the bundle must not carry them.
     files = context_files(spec, Path(notebook_dir), base_image=base, options=BuildOptions(),
                           on_event=on_event)
