@@ -24,7 +24,7 @@ and the CLI exits 1.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 __all__ = [
     "NbDockerError",
@@ -122,9 +122,11 @@ class RegistryError(EngineError):
 
 
 class RunError(NbDockerError):
-    """The notebook did not run through inside the container (exit 1)."""
+    """The notebook did not run through inside the container (exit 1). ``outcome`` is the
+    run's ``RunOutcome`` (with the partial executed notebook) when it got that far."""
 
     exit_code = 1
+    outcome: Optional[Any] = None
 
 
 class CellExecutionError(RunError):

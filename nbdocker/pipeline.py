@@ -262,11 +262,14 @@ def _limits(options: Options) -> ContainerLimits:
 def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, *,
         spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
         engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
-        **changes: Any) -> "RunOutcome":
+        source: Any = None, **changes: Any) -> "RunOutcome":
     """Run the notebook headless in its image: ``options.image`` (or the image of
     ``options.image_tar``), else the notebook's own, built when missing. Without a
-    notebook, the notebook baked into the image runs. Cells that drive nbdocker itself
-    are skipped (see :mod:`nbdocker.stages.run.selfcells`).
+    notebook, the notebook baked into the image runs. ``source`` (an nbformat
+    ``NotebookNode``, e.g. papermill's parameterized copy) runs instead of the file's
+    own cells; the file still names the image, and the executed notebook is written
+    only to ``options.output``. Cells that drive nbdocker itself are skipped (see
+    :mod:`nbdocker.stages.run.selfcells`).
 
     Raises :class:`~nbdocker.exceptions.RunError` subclasses when a cell fails (unless
     ``options.allow_errors``), the run times out or the kernel dies.
@@ -289,10 +292,10 @@ def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, 
         assert path is not None
         image = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
                              on_event=on_event).tag
-    source, output, name = _container_notebook(path, options.output)
-    return run_in_container(engine, image, source, parameters=options.parameters,
-                            output=output, limits=_limits(options),
-                            cell_timeout=options.cell_timeout,
+    node, output, name = _container_notebook(path, options.output, source)
+    return run_in_container(engine, image, node, parameters=options.parameters,
+                            output=output, write_output=source is None or output is not None,
+                            limits=_limits(options), cell_timeout=options.cell_timeout,
                             allow_errors=options.allow_errors, notebook_name=name,
                             on_event=on_event)
 
@@ -403,19 +406,22 @@ def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec]
     return resolve_notebook(notebook, spec)
 
 
-def _container_notebook(notebook: Optional[Path], output: Optional[PathLike]
-                        ) -> Tuple[Any, Optional[PathLike], Optional[str]]:
-    """What to send to the container, read once: an in-memory copy of the notebook in
-    which cells driving nbdocker (``%load_ext nbdocker``, ``%dockerize``) are tagged to
-    be skipped, the output path (beside the original, never over it) and the notebook's
-    file name. ``(None, output, None)`` runs the notebook baked into the image."""
+def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
+                        source: Any = None) -> Tuple[Any, Optional[PathLike], Optional[str]]:
+    """What to send to the container, read once: an in-memory copy of the notebook (or
+    of ``source``) in which cells driving nbdocker (``%load_ext nbdocker``,
+    ``%dockerize``) are tagged to be skipped, the output path (beside the original,
+    never over it; with ``source``, only an explicit ``output``) and the notebook's file
+    name. ``(None, output, None)`` runs the notebook baked into the image."""
     if notebook is None:
         return None, output, None
     from .notebook_io import read_notebook
     from .stages.run.execute import resolve_output_path
     from .stages.run.selfcells import mark_nbdocker_cells
 
-    marked, _ = mark_nbdocker_cells(read_notebook(notebook))
+    marked, _ = mark_nbdocker_cells(source if source is not None else read_notebook(notebook))
+    if source is not None and output is None:
+        return marked, None, notebook.name
     return marked, resolve_output_path(notebook, output), notebook.name
 
 

@@ -13,6 +13,9 @@ import pytest
 
 from _env import must_not_skip
 
+# pytester drives the pytest plugin in tests/integration/test_ecosystem.py.
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

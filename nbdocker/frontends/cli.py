@@ -120,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
             _output_args(p, "print the ReproductionReport as JSON on stdout")
         elif command == "export":
             p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p = sub.add_parser("ci", help="print a CI workflow that verifies every notebook",
+                       description="Print a ready GitHub Actions workflow or GitLab CI job "
+                                   "that runs `nbdocker verify` on every notebook git "
+                                   "tracks, uploads the HTML reports and executed notebooks "
+                                   "and publishes the JUnit XML. Example: nbdocker ci github "
+                                   "> .github/workflows/nbdocker.yml")
+    p.add_argument("kind", choices=("github", "gitlab"), help="which CI system")
+    p.add_argument("--notebooks", default="*.ipynb", metavar="PATHSPEC",
+                   help="git pathspec of the notebooks to verify (default: every *.ipynb)")
+    p.add_argument("--python-version", default="3.11", metavar="X.Y",
+                   help="the Python CI installs (the notebooks' versions are pinned from it)")
+    p.add_argument("--package", default="nbdocker", metavar="REQ",
+                   help="how CI installs nbdocker (default: nbdocker)")
     return parser
 
 
@@ -262,7 +275,16 @@ def _cmd_push(args: argparse.Namespace, options: Options, renderer: ConsoleRende
     return 0
 
 
+def _cmd_ci(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    from .ci import render
+
+    sys.stdout.write(render(args.kind, pattern=args.notebooks, python=args.python_version,
+                            package=args.package))
+    return 0
+
+
 _COMMANDS: Dict[str, Callable[[argparse.Namespace, Options, ConsoleRenderer], int]] = {
+    "ci": _cmd_ci,
     "capture": _cmd_capture,
     "dockerfile": _cmd_dockerfile,
     "build": _cmd_build,

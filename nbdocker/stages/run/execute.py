@@ -342,5 +342,9 @@ def run_in_container(engine: ContainerEngine, image: str,
     emit(on_event, Event(Phase.RUN, "done", status, step=events.total, total=events.total,
                          data=outcome.to_dict()))
     if raise_on_error:
-        _raise_for(outcome, events.error, limits, timeout, cell_timeout)
+        try:
+            _raise_for(outcome, events.error, limits, timeout, cell_timeout)
+        except RunError as exc:
+            exc.outcome = outcome  # the partial executed notebook, for callers that want it
+            raise
     return outcome
