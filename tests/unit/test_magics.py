@@ -212,3 +212,17 @@ def test_parse_line_unquotes_values_and_keeps_backslashes() -> None:
     assert args.tag == "x"
     # a quote inside a value is the user's, and stays
     assert parse_line("--tag it's").tag == "it's"
+
+
+def test_panel_without_ipywidgets_names_the_pip_line(shell: InteractiveShell, notebook: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets now fails
+    for name in ("nbdocker.frontends.widgets.panel", "nbdocker.frontends.widgets.progress"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert shell.run_line_magic("dockerize", f"--panel --notebook {notebook}") is None
+    assert capsys.readouterr().err.strip() == (
+        "nbdocker: error: the panel needs ipywidgets, which is not installed here: "
+        "pip install 'nbdocker[widgets]'")

@@ -129,6 +129,9 @@ def test_buttons_are_disabled_while_a_job_runs(notebook: Path, spec: Environment
     assert calls == ["verify"]
     assert _buttons(panel) == [False] * 4
     assert "internal error: RuntimeError: boom" in panel.message.value
+    assert "Traceback" not in panel.message.value  # one line in the panel...
+    assert "Traceback (most recent call last)" in panel.progress.text  # ...the rest in its log
+    assert 'raise RuntimeError("boom")' in panel.progress.text
 
 
 def test_capture_failure_disables_the_panel_with_a_message(tmp_path: Path) -> None:
