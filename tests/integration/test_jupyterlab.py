@@ -11,6 +11,7 @@ REPRODUCED and saves a screenshot. The server's environment carries ``DOCKER_HOS
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -104,17 +105,16 @@ def _answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def jupyter_lab(root: Path, state: Path, env: Dict[str, str]) -> Iterator[str]:
-    """Serve ``root`` with a real ``jupyter lab`` on a free loopback port; yields its base
-    URL. Stops the server (which shuts its kernels down) and then anything left of its
-    process group, which is only what it started."""
-    try:
-        import jupyterlab  # noqa: F401
-    except ImportError:
+    """Serve ``root`` with a real ``jupyter lab`` on a free loopback port (its Jupyter
+    dirs and log under ``state``); yields its base URL. Afterwards the server is stopped,
+    which shuts its kernels down; a kernel still alive then is killed and fails the test."""
+    if importlib.util.find_spec("jupyterlab") is None:
         unavailable("jupyterlab is not installed (pip install jupyterlab; "
-                     "./scripts/test installs it)")
+                    "./scripts/test installs it)")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = state / "jupyter-lab.log"
+    dirs = _jupyter_dirs(state)
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
                f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
@@ -123,9 +123,8 @@ def jupyter_lab(root: Path, state: Path, env: Dict[str, str]) -> Iterator[str]:
     proc: Optional[subprocess.Popen] = None
     with open(log_path, "wb") as log:
         try:
-            proc = subprocess.Popen(command, cwd=root, env={**env, **_jupyter_dirs(state)},
-                                    stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(command, cwd=root, env={**env, **dirs}, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             deadline = time.monotonic() + START_TIMEOUT
             while not _answers(url):
                 if proc.poll() is not None or time.monotonic() > deadline:
@@ -137,6 +136,9 @@ def jupyter_lab(root: Path, state: Path, env: Dict[str, str]) -> Iterator[str]:
         finally:
             if proc is not None:
                 _stop(proc)
+            leftovers = _kill_kernels(Path(dirs["JUPYTER_RUNTIME_DIR"]))
+    if leftovers:  # reached only when the block itself passed
+        pytest.fail(f"kernel process(es) {leftovers} outlived the server", pytrace=False)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -147,8 +149,25 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    with contextlib.suppress(ProcessLookupError):  # a kernel that outlived its server
-        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _kill_kernels(runtime: Path) -> List[int]:
+    """Kill the processes started with a connection file in ``runtime`` (this server's
+    kernels: each runs in a session of its own, out of the server's process group);
+    return their pids."""
+    needle = (str(runtime) + os.sep).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "cmdline").read_bytes():
+                continue
+            os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:
+            continue  # gone meanwhile
+        pids.append(int(entry.name))
+    return pids
 
 
 def _run_cell(page: Any, index: int) -> Any:
