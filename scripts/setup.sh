@@ -3,7 +3,9 @@
 #   1. a virtualenv (.venv) with nbdocker and its test extras installed;
 #   2. a Docker engine that answers (on Debian as root: install docker.io, start dockerd);
 #   3. a Python base image (NBDOCKER_BASE_IMAGE, a local or pulled python:X.Y-slim, or
-#      one made locally with debootstrap when no registry is reachable).
+#      one made locally with debootstrap when no registry is reachable);
+#   4. Debian's chromium for the JupyterLab browser test (Playwright, installed in step 1
+#      with jupyterlab, drives it: Playwright's own browser downloads are never used).
 # Writes the chosen base image to .nbdocker-base, which the other scripts export as
 # NBDOCKER_BASE_IMAGE. Safe to run again: it reuses everything that already exists.
 set -euo pipefail
@@ -86,7 +88,7 @@ else
   log "no registry reachable: making $LOCAL_BASE with debootstrap (about a minute)"
   if ! command -v debootstrap >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
+    apt-get update -qq >/dev/null 2>&1 || true  # the install says what went wrong
     apt-get install -y -qq debootstrap >/dev/null
   fi
   rootfs=$(mktemp -d /var/tmp/nbdocker-rootfs.XXXXXX)
@@ -107,3 +109,16 @@ api.import_image_from_stream(sys.stdin.buffer, repository=sys.argv[1].rsplit(":"
 fi
 echo "$base" > "$ROOT/.nbdocker-base"
 log "base image: $base"
+
+# --- 4. browser for the JupyterLab test ----------------------------------------
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+    log "installing Debian's chromium (the JupyterLab browser test)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null 2>&1 || true  # the install says what went wrong
+    apt-get install -y -qq chromium >/var/log/nbdocker-chromium.log 2>&1 \
+      || log "apt-get install chromium failed (log: /var/log/nbdocker-chromium.log)"
+  fi
+  # Not fatal (the demo needs no browser): the browser test fails and says why.
+  [ -x /usr/bin/chromium ] || log "no /usr/bin/chromium: the browser test will fail"
+fi

@@ -97,6 +97,13 @@ class DockerizePanel:
             w.HBox([self.build_button, self.run_button, self.verify_button]),
             self.progress.widget, self.message, self.report])
 
+        # Stable hooks for browser tests and user CSS.
+        self.build_button.add_class("nbdocker-build")
+        self.run_button.add_class("nbdocker-run")
+        self.verify_button.add_class("nbdocker-verify")
+        self.message.add_class("nbdocker-message")
+        self.report.add_class("nbdocker-report")
+
         self.add_button.on_click(lambda _: self.add_requirement(self.new_requirement.value))
         self.build_button.on_click(lambda _: self._start("build"))
         self.run_button.on_click(lambda _: self._start("run"))
