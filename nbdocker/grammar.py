@@ -115,9 +115,7 @@ def _strings(values: Any, field: str) -> Sequence[Any]:
 def check_spec(spec: "EnvironmentSpec") -> None:
     """Check every field of ``spec`` against its grammar (see the module docstring);
     :class:`InputError` names the first field that does not match."""
-    check_text(spec.notebook, "notebook", limit=1024)
-    if not spec.notebook or spec.notebook.startswith("/") or ".." in spec.notebook.split("/"):
-        raise _fail("notebook", spec.notebook, "a notebook name inside its folder")
+    check_relative_path(spec.notebook, "notebook")
     _match(spec.python.version, _PY_VERSION, "python.version", "a Python version (3.11.7)")
     _match(spec.python.implementation, _KERNEL_NAME, "python.implementation",
            "an implementation name (CPython)")

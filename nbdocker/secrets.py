@@ -161,8 +161,7 @@ _PLACEHOLDERS = frozenset({b"null", b"none", b"true", b"false", b"nil", b"undefi
                            b"xxxx", b"xxxxxxxx", b"****", b"********", b"changeme",
                            b"required", b"optional", b"string", b"example"})
 _CODE_SUFFIXES = frozenset({".py", ".ipynb", ".pyi", ".r", ".jl", ".js", ".ts", ".scala",
-                            ".java", ".c", ".h", ".cpp", ".go", ".rs", ".rb", ".m", ".sh",
-                            ".sql", ".md", ".rst", ".txt", ".html", ".tex"})
+                            ".java", ".c", ".h", ".cpp", ".go", ".rs", ".rb", ".m", ".sql"})
 _CHUNK = 1 << 20
 _OVERLAP = 1024   # longer than any match the rules need to see whole
 _AFTER = 700      # how far a match may reach beyond its start
