@@ -82,9 +82,10 @@ def check_relative_path(value: Any, field: str) -> str:
     """A relative POSIX path that stays inside its folder: no ``..``, no absolute path,
     no empty or ``.`` component, no backslash, no control character."""
     text = check_text(value, field, limit=1024)
+    if "\\" in text:
+        raise _fail(field, value, "a POSIX path (it holds a backslash; use / between folders)")
     parts = text.split("/")
-    if (not text or text.startswith("/") or "\\" in text
-            or any(p in ("", ".", "..") for p in parts)):
+    if not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise InputError(f"spec field {field}: {value!r} is outside the notebook's directory "
                          "(or outside the bundle): only relative paths inside it are allowed")
     return str(PurePosixPath(text))

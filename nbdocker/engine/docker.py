@@ -569,6 +569,8 @@ class _LineSplitter:
             yield self._flush()
 
     def _keep(self, piece: bytes) -> None:
+        if not piece:
+            return
         room = self.limit - self._size
         if room <= 0:
             self._dropped += len(piece)

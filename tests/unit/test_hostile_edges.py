@@ -42,6 +42,7 @@ def test_lines_split_across_chunks_are_joined_and_short_lines_untouched() -> Non
 
     chunks = [b"a", b"b\nc", b"d\r\n", b"", b"\xc3", b"\xa9\ntail"]
     assert list(_lines(chunks)) == ["ab", "cd", "\u00e9", "tail"]
+    assert list(_lines([b"3.11.2\n"])) == ["3.11.2"] and list(_lines([b"\n\n"])) == ["", ""]
 
 
 def test_the_runner_caps_what_an_event_line_carries(capsys: pytest.CaptureFixture[str]) -> None:
