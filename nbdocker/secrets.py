@@ -19,7 +19,7 @@ bundles and ``--env`` apply the same rules.
   and tokens of known shapes: AWS ``AKIA…``, GitHub ``ghp_…``/``github_pat_…``, GitLab,
   Slack ``xox…`` and webhooks, Discord webhooks, OpenAI, Anthropic, Google ``AIza…`` and
   OAuth client secrets, Hugging Face, Stripe, npm, PyPI, SendGrid, DigitalOcean, Azure
-  storage keys, Telegram bots, JWTs. Text files are read in bounded chunks, in linear
+  storage keys, Telegram bots, Kaggle API keys, JWTs. Text files are read in bounded chunks, in linear
   time; binary files (a NUL byte in the first 8 KiB) are judged by their names only.
 * **Links** (:func:`file_secret_reason`): symlinks are resolved and the target's own
   name is judged too; a file with several hard links is compared by inode with this
@@ -139,6 +139,8 @@ _TOKEN_RULES: Tuple[Tuple[str, Tuple[bytes, ...], int, bytes], ...] = (
     ("a DigitalOcean token", (b"dop_v1_", b"doo_v1_", b"dor_v1_"), 0, rb"do[opr]_v1_[a-f0-9]{64}"),
     ("an Azure storage key", (b"AccountKey=",), 0, rb"AccountKey=[A-Za-z0-9+/]{86}=="),
     ("a Telegram bot token", (b":AA",), 11, rb"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{33}"),
+    ("a Kaggle API key", (b'"key"',), 160,
+     rb'"username"\s{0,5}:\s{0,5}"[^"\n]{1,64}"\s{0,5},\s{0,5}"key"\s{0,5}:\s{0,5}"[0-9a-f]{32}"'),
     ("a JSON Web Token", (b"eyJ",), 0,
      rb"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
     ("a URL with a password", (b"://",), 22,

@@ -280,6 +280,9 @@ def test_spec_naming_a_path_outside_the_bundle_is_refused(nbdir: Path, tmp_path:
 
 def test_a_bundle_path_works_where_a_notebook_is_accepted(
         nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pipeline.export picks the base from NBDOCKER_BASE_IMAGE (set by scripts/test);
+    # export_bundle's default is python:X.Y-slim: compare like with like.
+    monkeypatch.delenv("NBDOCKER_BASE_IMAGE", raising=False)
     out = bundle.export_bundle(_spec(nbdir), nbdir, tmp_path / "b")
     assert pipeline.capture(out) == _spec(nbdir)  # the bundle's spec; no re-capture
     engine = _fake_engine(monkeypatch, tmp_path)

@@ -53,6 +53,7 @@ BY_CONTENT = {
     "dotenv": "DB_PASSWORD=correct-horse-battery\n",
     "credentialed url": "engine = create_engine('postgresql://analyst:S3cret!@db.internal/prod')\n",
     "hf": "hf_" + "AbCdEfGhIj" * 3 + "KlMnO\n",
+    "kaggle": json.dumps({"username": "someone", "key": "0123456789abcdef" * 2}),
 }
 HARMLESS = {
     "nlp data": '{"token": "the", "pos": "DT"}\n' * 100,
