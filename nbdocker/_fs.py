@@ -14,7 +14,11 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional, Union
 
-__all__ = ["atomic_writer", "atomic_write_text", "cache_dir", "read_cache", "write_cache"]
+__all__ = ["atomic_writer", "atomic_write_text", "cache_dir", "read_cache", "write_cache",
+           "MAX_SHIPPED_FILE", "check_writable"]
+
+# The largest file that ships with a notebook (capture, build context, bundles alike).
+MAX_SHIPPED_FILE = 50 * 1024 * 1024
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -66,6 +70,30 @@ def atomic_write_text(path: PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_writer`)."""
     with atomic_writer(path, text=True) as fh:
         fh.write(text)
+
+
+def check_writable(path: PathLike, option: str, *, directory_ok: bool = False) -> None:
+    """Raise :class:`~nbdocker.exceptions.InputError` (exit 2) now, before any long work,
+    when an atomic write to ``path`` would fail later: its folder (or the nearest one
+    that exists, where it would be created) must take a new file, which is tried for
+    real. A directory at ``path`` is refused unless ``directory_ok``."""
+    from .exceptions import InputError
+
+    target = Path(path).absolute()
+    if target.is_dir() and not directory_ok:
+        raise InputError(f"{option} {target} is a directory; name a file")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{option} {target}: {folder} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".nbdocker-probe.", dir=str(folder))
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{option} {target} cannot be written: {folder}: "
+                         f"{exc.strerror or exc}") from None
 
 
 def cache_dir() -> Path:

@@ -17,7 +17,8 @@
         ├── CellExecutionError         a cell raised (index, error, source head)
         ├── RunTimeout                 the run (or one cell) took too long
         ├── KernelDied                 the kernel died (e.g. killed by the memory limit)
-        └── RunInterrupted             Ctrl-C: the container was stopped and removed
+        └── RunInterrupted             Ctrl-C, SIGTERM, SIGHUP: the container was stopped
+                                       and removed (exit 130, 143, 129)
 
 Outputs that merely differ are not an error: ``ReproductionReport.reproduced`` is False
 and the CLI exits 1.
@@ -159,6 +160,11 @@ class KernelDied(RunError):
 
 
 class RunInterrupted(RunError):
-    """The run was interrupted (Ctrl-C); the container was stopped and removed."""
+    """The run was interrupted (Ctrl-C, SIGTERM, SIGHUP); the container was stopped and
+    removed. ``exit_code`` is 128 + the signal (130, 143, 129)."""
 
     exit_code = 130
+
+    def __init__(self, message: str, *, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

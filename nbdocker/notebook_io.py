@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
 
 from ._fs import atomic_write_text
+from ._json import loads
 from .exceptions import NotebookError
 
 if TYPE_CHECKING:  # nbformat costs ~0.1 s to import (jsonschema): only where needed
@@ -71,7 +72,7 @@ def load_notebook_json(path: PathLike) -> Dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(f"cannot read notebook {p}: {exc}") from None
     try:
-        data = json.loads(text)
+        data = loads(text, str(p), error=NotebookError)   # depth-bounded
     except json.JSONDecodeError as exc:
         if _looks_like_jupytext(text, p.suffix):
             raise NotebookError(

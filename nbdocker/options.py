@@ -33,6 +33,16 @@ _RUNNING = frozenset({"run", "verify"})
 _VERIFYING = frozenset({"verify"})
 NETWORKS = ("none", "bridge", "host")
 _MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
+_MIN_MEMORY = 6 * 1024 * 1024
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _bytes(size: str) -> float:
+    """Bytes of a size in Docker's grammar (``512m``)."""
+    unit = size[-1].lower() if size[-1].isalpha() else "b"
+    number = float(size[:-1] if size[-1].isalpha() else size)
+    return number * {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
 
 @dataclass(frozen=True)
@@ -176,9 +186,23 @@ class Options:
     cpus: Optional[float] = _opt(
         None, "--cpus", metavar="N", commands=_RUNNING, panel=True, parse=parse_cpus,
         help="CPU limit, e.g. 1.5")
+    disk: Optional[str] = _opt(
+        None, "--disk", metavar="SIZE", commands=_RUNNING, parse=lambda t: parse_memory(t, "--disk"),
+        help="limit what the container may write, e.g. 2g (needs a storage driver with "
+             "per-container quotas: overlay2 on xfs with pquota, btrfs, zfs; refused "
+             "elsewhere before anything runs)")
     allow_errors: bool = _opt(
         False, "--allow-errors", action="store_true", commands=frozenset({"run"}), panel=True,
         help="keep going after a failing cell (exit 0 unless the run dies)")
+    # -- share ---------------------------------------------------------------------
+    force: bool = _opt(
+        False, "--force", action="store_true", commands=frozenset({"export"}),
+        help="export into a folder that holds other files too, replacing only nbdocker's "
+             "own files there (never one of yours)")
+    expect_digest: Optional[str] = _opt(
+        None, "--expect-digest", metavar="sha256:HEX", commands=_CAPTURING,
+        help="with a bundle: refuse it unless its digest (printed by `nbdocker export`) is "
+             "this one")
     # -- compare -------------------------------------------------------------------
     strict_images: bool = _opt(
         False, "--strict-images", action="store_true", commands=_VERIFYING, panel=True,
@@ -202,6 +226,18 @@ class Options:
             check(self, "cpus", parse_cpus(self.cpus))
         if self.memory is not None:
             check(self, "memory", parse_memory(self.memory))
+            if _bytes(self.memory) < _MIN_MEMORY:
+                raise InputError(f"--memory must be at least 6m (Docker's minimum), "
+                                 f"not {self.memory!r}")
+        if self.disk is not None:
+            check(self, "disk", parse_memory(self.disk, "--disk"))
+        if self.expect_digest is not None and not _DIGEST.match(str(self.expect_digest)):
+            raise InputError("--expect-digest must be sha256: and 64 hex digits (as "
+                             f"`nbdocker export` prints it), not {self.expect_digest!r}")
+        for name in self.env:
+            if not _ENV_NAME.match(name):
+                raise InputError(f"--env takes a variable name ([A-Za-z_][A-Za-z0-9_]*), "
+                                 f"not {name!r}")
         if self.network is not None and self.network not in NETWORKS:
             raise InputError(f"--network must be one of {', '.join(NETWORKS)}, "
                              f"not {self.network!r}")

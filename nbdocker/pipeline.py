@@ -114,7 +114,7 @@ def capture(notebook: PathLike, options: Optional[Options] = None, *,
     its kernel's), joined with a live ``kernel`` when given, edited by
     ``options.exclude``/``options.add``. A bundle's spec is its capture."""
     options = _options(options, changes)
-    path, bundled = _resolve(notebook, None)
+    path, bundled = _resolve(notebook, None, options)
     return _spec_for(path, options, bundled, kernel, on_event)
 
 
@@ -164,7 +164,7 @@ def plan(notebook: PathLike, options: Optional[Options] = None, *,
     from .stages.image.base import resolve_base_image
 
     options = _options(options, changes)
-    path, spec = _resolve(notebook, spec)
+    path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
     return Plan(spec=spec, dockerfile=dockerfile(spec, options),
                 tag=options.tag or default_tag(spec),
@@ -178,8 +178,12 @@ def build(notebook: PathLike, options: Optional[Options] = None, *,
     """Build the image (capturing first unless ``spec`` is given), then save and push
     it when ``options.save`` / ``options.push`` ask."""
     options = _options(options, changes)
-    path, spec = _resolve(notebook, spec)
+    path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
+    if options.save:
+        from ._fs import check_writable
+
+        check_writable(options.save, "--save")
     engine = engine or _default_engine()
     built = _build(engine, spec, options, _build_inputs(spec, path, options, on_event),
                    on_event)
@@ -195,7 +199,7 @@ def ensure_image(notebook: PathLike, options: Optional[Options] = None, *,
     the ``io.nbdocker.build-hash`` label), else built (the layer cache keeps that cheap
     when little changed)."""
     options = _options(options, changes)
-    path, spec = _resolve(notebook, spec)
+    path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
     engine = engine or _default_engine()
     inputs = _build_inputs(spec, path, options, on_event)
@@ -256,7 +260,7 @@ def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,
 
 def _limits(options: Options) -> ContainerLimits:
     return ContainerLimits(network=options.network, memory=options.memory,
-                           cpus=options.cpus, timeout=options.timeout)
+                           cpus=options.cpus, timeout=options.timeout, disk=options.disk)
 
 
 def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, *,
@@ -282,8 +286,11 @@ def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, 
                          "the notebook baked into it")
     path: Optional[Path] = None
     if notebook is not None:
-        path, spec = _resolve(notebook, spec)
+        path, spec = _resolve(notebook, spec, options)
+    # Everything that can be refused is refused before a build or a load starts.
+    node, output, name = _container_notebook(path, options.output, source)
     engine = engine or _default_engine()
+    engine.check_limits(_limits(options))
     image = options.image
     if options.image_tar:
         loaded = load_image(options.image_tar, engine=engine, on_event=on_event)
@@ -292,7 +299,6 @@ def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, 
         assert path is not None
         image = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
                              on_event=on_event).tag
-    node, output, name = _container_notebook(path, options.output, source)
     return run_in_container(engine, image, node, parameters=options.parameters,
                             output=output, write_output=source is None or output is not None,
                             limits=_limits(options), cell_timeout=options.cell_timeout,
@@ -311,8 +317,9 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
 
     options = _options(options, changes)
     engine = engine or _default_engine()
-    path, spec = _resolve(notebook, spec)
+    path, spec = _resolve(notebook, spec, options)
     source, output, name = _container_notebook(path, options.output)
+    engine.check_limits(_limits(options))
     built = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
                          on_event=on_event)
     # Errors are allowed so that every cell gets compared; a cell that now raises shows
@@ -339,15 +346,17 @@ def export(notebook: PathLike, to: PathLike, options: Optional[Options] = None, 
     """Write the shareable bundle of ``notebook`` (or of a bundle: re-export) to ``to``,
     a directory or a ``.tar.gz``; see :mod:`nbdocker.stages.share.bundle`. No engine
     needed."""
+    from ._fs import check_writable
     from .stages.image.base import resolve_base_image
     from .stages.share.bundle import export_bundle
 
     options = _options(options, changes)
-    path, spec = _resolve(notebook, spec)
+    check_writable(to, "--to", directory_ok=True)   # before the capture, not after
+    path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
     return export_bundle(spec, path.parent, to,
                          base_image=resolve_base_image(spec, options.base_image),
-                         on_event=on_event)
+                         force=options.force, on_event=on_event)
 
 
 def push(source: str, ref: str, options: Optional[Options] = None, *,
@@ -398,12 +407,12 @@ ACTIONS: Dict[str, Callable[..., Any]] = {"dry-run": plan, "build": build, "run"
 
 # -- helpers -----------------------------------------------------------------------------
 
-def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec]
+def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec], options: Options
              ) -> Tuple[Path, Optional[EnvironmentSpec]]:
     """A bundle directory stands for its (checked) notebook and spec."""
     from .stages.share.bundle import resolve_notebook
 
-    return resolve_notebook(notebook, spec)
+    return resolve_notebook(notebook, spec, expect_digest=options.expect_digest)
 
 
 def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
@@ -414,15 +423,23 @@ def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
     never over it; with ``source``, only an explicit ``output``) and the notebook's file
     name. ``(None, output, None)`` runs the notebook baked into the image."""
     if notebook is None:
+        if output is not None:
+            from ._fs import check_writable
+
+            check_writable(output, "--output")
         return None, output, None
     from .notebook_io import read_notebook
     from .stages.run.execute import resolve_output_path
     from .stages.run.selfcells import mark_nbdocker_cells
 
+    from ._fs import check_writable
+
     marked, _ = mark_nbdocker_cells(source if source is not None else read_notebook(notebook))
     if source is not None and output is None:
         return marked, None, notebook.name
-    return marked, resolve_output_path(notebook, output), notebook.name
+    out = resolve_output_path(notebook, output)
+    check_writable(out, "--output")   # found now, not after the whole run
+    return marked, out, notebook.name
 
 
 def _default_engine() -> ContainerEngine:

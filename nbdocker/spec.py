@@ -3,13 +3,20 @@
 The JSON form (``to_json``) is deterministic: keys sorted, lists sorted, so the same
 capture gives byte-identical output and :meth:`EnvironmentSpec.content_hash` can name
 images. ``from_json(spec.to_json()) == spec`` always holds.
+
+Every spec is checked against :mod:`nbdocker.grammar` when it is made or loaded
+(:class:`~nbdocker.exceptions.InputError` naming the field), because its fields reach a
+Dockerfile, ``requirements.txt`` and shell lines, and a bundle's spec comes from
+someone else.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+from .exceptions import InputError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -20,6 +27,7 @@ __all__ = [
     "SystemPackage",
     "FileEntry",
     "EnvironmentSpec",
+    "SpecError",
 ]
 
 SCHEMA_VERSION = 1
@@ -152,7 +160,10 @@ class EnvironmentSpec:
         object.__setattr__(self, "files", tuple(sorted(self.files, key=lambda f: f.path)))
         object.__setattr__(self, "apt_packages", tuple(sorted(
             {p.name: p for p in self.apt_packages}.values(), key=lambda p: p.name)))
-        object.__setattr__(self, "env", tuple(sorted(self.env)))
+        object.__setattr__(self, "env", tuple(sorted(tuple(pair) for pair in self.env)))
+        from .grammar import check_spec
+
+        check_spec(self)
 
     # -- views ---------------------------------------------------------------
     @property
@@ -186,41 +197,83 @@ class EnvironmentSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "EnvironmentSpec":
-        """Inverse of :meth:`to_dict`; raises ValueError on an unknown schema version."""
+        """Inverse of :meth:`to_dict`. :class:`~nbdocker.exceptions.InputError` (a
+        ``ValueError`` too, for older callers) on an unknown schema version, a missing
+        or unknown field, a value of the wrong type or one that breaks its grammar."""
+        if not isinstance(data, Mapping):
+            raise SpecError("an EnvironmentSpec must be a JSON object")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise ValueError(f"unsupported EnvironmentSpec schema_version {version!r} "
-                             f"(this nbdocker reads {SCHEMA_VERSION})")
+            raise SpecError(f"unsupported EnvironmentSpec schema_version {version!r} "
+                            f"(this nbdocker reads {SCHEMA_VERSION})")
+        _known(data, cls, "spec")
+        if "notebook" not in data or "python" not in data:
+            raise SpecError("spec: 'notebook' and 'python' are required")
         return cls(
             notebook=data["notebook"],
-            python=PythonInfo(**data["python"]),
-            platform=PlatformInfo(**data.get("platform", {})),
-            requirements=tuple(
-                Requirement(**{**r, "reasons": tuple(r.get("reasons", ())),
-                               "required_by": tuple(r.get("required_by", ()))})
-                for r in data.get("requirements", ())
-            ),
-            unresolved=tuple(
-                Unresolved(**{**u, "reasons": tuple(u.get("reasons", ()))})
-                for u in data.get("unresolved", ())
-            ),
-            files=tuple(FileEntry(**f) for f in data.get("files", ())),
+            python=_record(PythonInfo, data["python"], "python"),
+            platform=_record(PlatformInfo, data.get("platform", {}), "platform"),
+            requirements=tuple(_record(Requirement, r, f"requirements[{i}]")
+                               for i, r in enumerate(_list(data, "requirements"))),
+            unresolved=tuple(_record(Unresolved, u, f"unresolved[{i}]")
+                             for i, u in enumerate(_list(data, "unresolved"))),
+            files=tuple(_record(FileEntry, f, f"files[{i}]")
+                        for i, f in enumerate(_list(data, "files"))),
             apt_packages=tuple(  # schema 1 started with bare names
                 SystemPackage(p) if isinstance(p, str)
-                else SystemPackage(**{**p, "reasons": tuple(p.get("reasons", ()))})
-                for p in data.get("apt_packages", ())),
-            env=tuple((k, v) for k, v in data.get("env", ())),
-            warnings=tuple(data.get("warnings", ())),
+                else _record(SystemPackage, p, f"apt_packages[{i}]")
+                for i, p in enumerate(_list(data, "apt_packages"))),
+            env=tuple(_pair(p, f"env[{i}]") for i, p in enumerate(_list(data, "env"))),
+            warnings=tuple(_list(data, "warnings")),
         )
 
     @classmethod
     def from_json(cls, text: str) -> "EnvironmentSpec":
-        return cls.from_dict(json.loads(text))
+        """Parse a spec (depth-bounded JSON, see :mod:`nbdocker._json`)."""
+        from ._json import loads
+
+        return cls.from_dict(loads(text, "the spec", error=SpecError))
 
     def content_hash(self) -> str:
         """sha256 hex of the compact canonical JSON; names the image (first 12)."""
         compact = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(compact.encode("utf-8")).hexdigest()
+
+
+class SpecError(InputError, ValueError):
+    """A spec that cannot be loaded: bad JSON shape, unknown field, bad value."""
+
+
+def _known(data: Mapping[str, Any], cls: type, where: str) -> None:
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise SpecError(f"spec field {where}: unknown key(s) {', '.join(map(repr, unknown))}")
+
+
+def _list(data: Mapping[str, Any], name: str) -> Sequence[Any]:
+    value = data.get(name, ())
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(f"spec field {name}: {type(value).__name__} is not a list")
+    return value
+
+
+def _record(cls: Any, value: Any, where: str) -> Any:
+    """``cls(**value)`` for a JSON object, its list fields made tuples."""
+    if not isinstance(value, Mapping):
+        raise SpecError(f"spec field {where}: {type(value).__name__} is not an object")
+    _known(value, cls, where)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError:  # a required key missing
+        missing = [f.name for f in fields(cls) if f.name not in value]
+        raise SpecError(f"spec field {where}: missing {', '.join(missing)}") from None
+
+
+def _pair(value: Any, where: str) -> Tuple[Any, Any]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise SpecError(f"spec field {where}: not a [NAME, VALUE] pair")
+    return value[0], value[1]
 
 
 def _to_plain(obj: Any) -> Any:

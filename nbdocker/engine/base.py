@@ -47,6 +47,7 @@ class ContainerLimits:
     cpus: Optional[float] = None
     timeout: Optional[float] = None    # seconds for the whole container; None = no limit
     user: Optional[str] = None         # None = the image's USER
+    disk: Optional[str] = None         # e.g. "2g": what the container may write (quota)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ class ContainerEngine(abc.ABC):
         ``on_line`` with each output line as it comes, wait (stopping it after
         ``limits.timeout``), fetch ``files_out`` (relative to ``workdir``) and remove
         the container, also on error and on KeyboardInterrupt."""
+
+    def check_limits(self, limits: ContainerLimits) -> None:
+        """Raise :class:`~nbdocker.exceptions.InputError` when this engine cannot apply
+        ``limits`` (e.g. a ``disk`` quota its storage driver lacks, more CPUs than it
+        has), so the usage error comes before a build. The default accepts them."""
 
     @abc.abstractmethod
     def list_containers(self) -> List[str]:

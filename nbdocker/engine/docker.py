@@ -25,7 +25,8 @@ import requests.exceptions
 from .. import contract
 from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
-from ..exceptions import BuildError, EngineError, EngineUnavailable, ImageNotFound, RegistryError
+from ..exceptions import (BuildError, EngineError, EngineUnavailable, ImageNotFound, InputError,
+                          RegistryError)
 from ..secrets import redact_text
 from .refs import split_reference
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
@@ -49,7 +50,23 @@ def _where() -> str:
     return f"DOCKER_HOST={host}" if host else f"{_DEFAULT_SOCKET} (DOCKER_HOST unset)"
 
 
-def _unavailable(exc: BaseException) -> EngineUnavailable:
+PING_TIMEOUT = 15.0
+
+
+def _ping_timeout() -> float:
+    text = os.environ.get("NBDOCKER_ENGINE_TIMEOUT", "")
+    try:
+        value = float(text) if text else PING_TIMEOUT
+    except ValueError:
+        raise InputError(f"NBDOCKER_ENGINE_TIMEOUT must be a number of seconds, "
+                         f"not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise InputError(f"NBDOCKER_ENGINE_TIMEOUT must be a positive number of seconds, "
+                         f"not {text!r}")
+    return value
+
+
+def _unavailable(exc: BaseException, waited: Optional[float] = None) -> EngineUnavailable:
     """One line: where we looked, why it failed (short) and what to try."""
     text = str(exc)
     if "Connection refused" in text:
@@ -58,7 +75,12 @@ def _unavailable(exc: BaseException) -> EngineUnavailable:
         why = "no such socket"
     elif "PermissionError" in text or "Permission denied" in text:
         why = "permission denied; add yourself to the docker group or use sudo"
-    elif "timed out" in text.lower():
+    elif "timed out" in text.lower() or "timeout" in text.lower():
+        if waited is not None:
+            return EngineUnavailable(
+                f"the Docker engine at {_where()} accepted the connection but did not "
+                f"answer within {waited:g} s: is dockerd hung or still starting? "
+                "(NBDOCKER_ENGINE_TIMEOUT sets the wait)")
         why = "timed out"
     else:
         why = "no answer"
@@ -122,7 +144,7 @@ class _BuildStream:
         self.current: Optional[Tuple[int, int, str]] = None
         self.image_id: Optional[str] = None
         self.error: Optional[str] = None
-        self._partial = ""
+        self._splitter = _LineSplitter()
 
     def feed(self, chunk: Mapping[str, Any]) -> None:
         if "error" in chunk:
@@ -134,16 +156,14 @@ class _BuildStream:
         text = chunk.get("stream")
         if not text:
             return
-        text = self._partial + _ANSI_RE.sub("", str(text))
-        lines = text.split("\n")
-        self._partial = lines.pop()   # the classic builder may split a line across chunks
-        for line in lines:
-            self._line(line.rstrip("\r"))
+        # The classic builder may split a line across chunks; the splitter joins them
+        # in linear time and caps a line's length.
+        for line in self._splitter.feed(_ANSI_RE.sub("", str(text)).encode("utf-8")):
+            self._line(line)
 
     def close(self) -> None:
-        if self._partial:
-            self._line(self._partial)
-            self._partial = ""
+        for line in self._splitter.close():
+            self._line(line)
 
     def _line(self, line: str) -> None:
         self.log.append(line)
@@ -194,12 +214,17 @@ class DockerEngine(ContainerEngine):
     @classmethod
     def from_env(cls, timeout: int = 120) -> "DockerEngine":
         """Connect as the docker CLI would (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
-        ``DOCKER_CERT_PATH``); raise ``EngineUnavailable`` when nothing answers."""
+        ``DOCKER_CERT_PATH``); raise ``EngineUnavailable`` when nothing answers. The
+        first contact waits at most ``$NBDOCKER_ENGINE_TIMEOUT`` seconds (default
+        :data:`PING_TIMEOUT`): a socket that accepts and never answers is reported then,
+        not after the client's own ``timeout``, which later calls keep."""
+        wait = float(max(1, int(_ping_timeout())))
         try:
-            client = docker.from_env(timeout=timeout)
+            client = docker.from_env(timeout=max(1, int(wait)))
             client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _unavailable(exc) from None
+            raise _unavailable(exc, wait) from None
+        client.api.timeout = timeout
         return cls(client)
 
     # -- helpers ---------------------------------------------------------------------
@@ -254,6 +279,31 @@ class DockerEngine(ContainerEngine):
         return BuildResult(image_id=image_id, tag=tag, steps=tuple(parser.steps),
                            log=tuple(parser.log))
 
+    def check_limits(self, limits: ContainerLimits) -> None:
+        """Refuse (exit 2, before any build) limits this engine cannot apply: a
+        ``disk`` quota on a storage driver without per-container quotas (overlay2 needs
+        xfs mounted with pquota; btrfs, zfs and devicemapper have them), more CPUs than
+        it has."""
+        if not (limits.disk or limits.cpus):
+            return
+        info = self._call("engine info", self.client.info)
+        ncpu = int(info.get("NCPU") or 0)
+        if limits.cpus and ncpu and limits.cpus > ncpu:
+            raise InputError(f"--cpus {limits.cpus:g} is more than the engine's {ncpu} CPUs")
+        if limits.cpus and limits.cpus < 0.01:
+            raise InputError(f"--cpus {limits.cpus:g} is below Docker's minimum of 0.01")
+        if limits.disk:
+            driver = str(info.get("Driver") or "?")
+            status = {str(k): str(v) for k, v in (info.get("DriverStatus") or [])}
+            backing = status.get("Backing Filesystem", "")
+            if driver in ("overlay2", "overlay") and backing != "xfs" or driver not in (
+                    "overlay2", "overlay", "btrfs", "zfs", "devicemapper", "windowsfilter"):
+                raise InputError(
+                    f"--disk needs a storage driver with per-container quotas, and this "
+                    f"engine uses {driver}" + (f" on {backing}" if backing else "")
+                    + " (overlay2 supports --disk only on xfs mounted with pquota; btrfs, "
+                    "zfs and devicemapper do): leave --disk out here")
+
     def image_id(self, ref: str) -> Optional[str]:
         """The image id of ``ref``, or None when it is not on the engine."""
         try:
@@ -300,11 +350,19 @@ class DockerEngine(ContainerEngine):
             kwargs["nano_cpus"] = int(limits.cpus * 1e9)
         if limits.user:
             kwargs["user"] = limits.user
-        container = self._call(image, self.client.containers.create, image,
-                               command=list(command), **kwargs)
+        if limits.disk:
+            kwargs["storage_opt"] = {"size": limits.disk}
+        try:
+            container = self._call(image, self.client.containers.create, image,
+                                   command=list(command), **kwargs)
+        except EngineError as exc:
+            if limits.disk and "storage" in str(exc).lower():
+                raise InputError(f"--disk {limits.disk}: the engine refused the quota "
+                                 f"({exc}); see `nbdocker run --help`") from None
+            raise
         timed_out = threading.Event()
         timer: Optional[threading.Timer] = None
-        logs: Deque[str] = deque(maxlen=10_000)
+        logs: Deque[str] = deque(maxlen=MAX_LOG_LINES)
         try:
             if files_in:
                 owner = self._owner(image, limits.user)
@@ -331,13 +389,27 @@ class DockerEngine(ContainerEngine):
                                    oom_killed=bool(state.get("OOMKilled")),
                                    timed_out=timed_out.is_set())
         finally:
-            # Also on KeyboardInterrupt: stop quickly, then remove; the interrupt propagates.
+            # Also on KeyboardInterrupt (and SIGTERM/SIGHUP, which nbdocker.signals turns
+            # into one): stop quickly, then remove; the interrupt propagates.
             if timer is not None:
                 timer.cancel()
+            self._remove_container(container)
+
+    @staticmethod
+    def _remove_container(container: Any) -> None:
+        """Force-remove ``container``; an interrupt arriving meanwhile is held until the
+        removal is done (it is retried once), so no container outlives nbdocker."""
+        interrupted: Optional[BaseException] = None
+        for _ in range(2):
             try:
                 container.remove(force=True)
+                break
             except (docker.errors.DockerException, requests.exceptions.RequestException):
-                pass
+                break
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
     def _follow_logs(self, container: Any) -> Iterator[bytes]:
         """The container's output as it comes, with no read timeout: a cell may compute
@@ -466,13 +538,60 @@ def _tar_files(files: Mapping[str, bytes], workdir: str, owner: Tuple[int, int])
     return buf.getvalue()
 
 
-def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Decode a byte stream into lines, joining lines split across chunks."""
-    partial = b""
+MAX_LINE = 16 * 1024     # bytes kept of one output line; the rest is counted, not kept
+MAX_LOG_LINES = 1000     # lines kept of a run's output (ContainerResult.logs)
+
+
+class _LineSplitter:
+    """Bytes in, lines out, in time linear in the input and memory bounded by
+    :data:`MAX_LINE`: each chunk is searched for newlines once, and only the first
+    ``limit`` bytes of a line are kept (the line then says how much was left out)."""
+
+    def __init__(self, limit: int = MAX_LINE) -> None:
+        self.limit = limit
+        self._parts: List[bytes] = []
+        self._size = 0
+        self._dropped = 0
+
+    def feed(self, chunk: bytes) -> Iterator[str]:
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end == -1:
+                self._keep(chunk[start:] if start else chunk)
+                return
+            self._keep(chunk[start:end])
+            yield self._flush()
+            start = end + 1
+
+    def close(self) -> Iterator[str]:
+        if self._parts or self._dropped:
+            yield self._flush()
+
+    def _keep(self, piece: bytes) -> None:
+        if not piece:
+            return
+        room = self.limit - self._size
+        if room <= 0:
+            self._dropped += len(piece)
+            return
+        kept = piece[:room]
+        self._parts.append(kept)
+        self._size += len(kept)
+        self._dropped += len(piece) - len(kept)
+
+    def _flush(self) -> str:
+        line = b"".join(self._parts).decode("utf-8", "replace").rstrip("\r")
+        if self._dropped:
+            line += f" [... {self._dropped} more bytes of this line not kept]"
+        self._parts, self._size, self._dropped = [], 0, 0
+        return line
+
+
+def _lines(chunks: Iterable[bytes], limit: int = MAX_LINE) -> Iterator[str]:
+    """Decode a byte stream into lines (joining lines split across chunks), each cut
+    to ``limit`` bytes; linear time, bounded memory (see :class:`_LineSplitter`)."""
+    splitter = _LineSplitter(limit)
     for chunk in chunks:
-        partial += chunk
-        *complete, partial = partial.split(b"\n")
-        for raw in complete:
-            yield raw.decode("utf-8", "replace").rstrip("\r")
-    if partial:
-        yield partial.decode("utf-8", "replace")
+        yield from splitter.feed(chunk)
+    yield from splitter.close()

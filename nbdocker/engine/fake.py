@@ -284,11 +284,16 @@ class FakeEngine(ContainerEngine):
         image = self.images[ref]
         payload = json.dumps({"tag": ref, "id": image.image_id, "labels": image.labels},
                              sort_keys=True).encode()
+        # With a manifest.json naming the tag and config as `docker save` does.
+        manifest = json.dumps([{"Config": f"{image.image_id.split(':')[-1]}.json",
+                                "RepoTags": [ref]}]).encode()
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo("nbdocker-fake-image.json")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
+            for name, blob in (("manifest.json", manifest),
+                               ("nbdocker-fake-image.json", payload)):
+                info = tarfile.TarInfo(name)
+                info.size = len(blob)
+                tar.addfile(info, io.BytesIO(blob))
         with atomic_writer(path) as out:
             out.write(buf.getvalue())
 

@@ -30,8 +30,11 @@ def check_reference(ref: str, option: str = "image reference", *,
     :class:`InputError` naming ``option`` otherwise."""
     m = _REFERENCE.match(ref)
     if not m or len(m.group("path")) > _MAX_NAME or (m.group("digest") and not digest):
+        from ..secrets import redact_text   # never echo user:password@ typed into a ref
+
         raise InputError(
-            f"{option}: not a valid image reference: {ref!r} (expected [REGISTRY/]REPO[:TAG],"
+            f"{option}: not a valid image reference: {redact_text(ref)!r} (expected "
+            "[REGISTRY/]REPO[:TAG],"
             " e.g. registry.example.com:5000/team/analysis:v1; repository names are "
             "lower-case)")
     return ref

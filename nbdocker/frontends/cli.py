@@ -3,7 +3,8 @@
 All work happens in :mod:`nbdocker.pipeline`; this module turns arguments into calls,
 events into a progress display (stderr) and results into stdout. Exit codes:
 0 success / reproduced, 1 notebook failed or outputs differ, 2 bad input or usage,
-3 container engine unavailable or build failed, 130 interrupted.
+3 container engine unavailable or build failed, 130 interrupted (Ctrl-C), 143 SIGTERM,
+129 SIGHUP (both handled like Ctrl-C: see :mod:`nbdocker.signals`).
 """
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from .. import pipeline
 from .._version import __version__
 from ..exceptions import InputError, NbDockerError
 from ..options import COMMANDS, Options, add_arguments, from_namespace
+from ..signals import describe, exit_code, handled
 from .console import ConsoleRenderer, format_error
 
 __all__ = ["main", "build_parser"]
 
 EPILOG = """\
 exit codes: 0 success or reproduced; 1 a cell failed or outputs differ; 2 bad input or
-usage; 3 container engine unavailable or build failed; 130 interrupted.
+usage; 3 container engine unavailable or build failed; 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM); 129 hung up (SIGHUP); containers and temporary files are
+removed on all three.
 
 examples:
   nbdocker capture analysis.ipynb            what the notebook needs, and why
@@ -107,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
             _notebook_arg(p, optional=command in ("run", "verify"))
         if command == "export":
             p.add_argument("--to", required=True, metavar="DIR|FILE.tar.gz",
-                           help="target directory (created, or replaced when it holds a "
-                                "bundle), or an archive ending in .tar.gz or .tar")
+                           help="target directory (created, or replaced when it holds only "
+                                "a bundle; see --force), or an archive ending in .tar.gz or "
+                                ".tar; prints the path, then the bundle digest")
         add_arguments(p, [command])
         if command == "capture":
             p.add_argument("--json", action="store_true", help="print the EnvironmentSpec as JSON")
@@ -146,16 +151,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     renderer = ConsoleRenderer(quiet=getattr(args, "quiet", False),
                                verbose=getattr(args, "verbose", False))
     try:
-        options = from_namespace(args)   # bad values: exit 2 before any work
-        return _COMMANDS[args.command](args, options, renderer)
+        with handled():   # SIGTERM and SIGHUP unwind like Ctrl-C: everything cleans up
+            options = from_namespace(args)   # bad values: exit 2 before any work
+            return _COMMANDS[args.command](args, options, renderer)
     except NbDockerError as exc:
         renderer.close()
         print(format_error(exc, log_tail=not getattr(args, "quiet", False)), file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         renderer.close()
-        print("nbdocker: interrupted", file=sys.stderr)
-        return 130
+        print(f"nbdocker: interrupted ({describe(exc)}); nothing was left behind",
+              file=sys.stderr)
+        return exit_code(exc)
     except Exception as exc:  # a bug of ours: one line, traceback only on request
         renderer.close()
         if os.environ.get("NBDOCKER_DEBUG"):
@@ -220,20 +227,21 @@ def _push_doc(pushed: pipeline.PushOutcome) -> Dict[str, str]:
             "source": pushed.source}
 
 
-def _notebook_or_bundle(args: argparse.Namespace) -> Optional[str]:
+def _notebook_or_bundle(args: argparse.Namespace, options: Options) -> Optional[str]:
     """The positional NOTEBOOK, or ``--bundle DIR`` (not both)."""
     if args.bundle and args.notebook:
         raise InputError("give a NOTEBOOK or --bundle DIR, not both")
     if args.bundle:
         from ..stages.share.bundle import load_bundle
 
-        load_bundle(args.bundle)  # "not a bundle" beats "not a notebook" as a message
+        # "not a bundle" beats "not a notebook" as a message
+        load_bundle(args.bundle, expect_digest=options.expect_digest)
         return str(args.bundle)
     return str(args.notebook) if args.notebook else None
 
 
 def _cmd_run(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
-    outcome = pipeline.run(_notebook_or_bundle(args), options, on_event=renderer)
+    outcome = pipeline.run(_notebook_or_bundle(args, options), options, on_event=renderer)
     renderer.close()
     if args.json:
         _print_json(outcome.to_dict())
@@ -245,7 +253,7 @@ def _cmd_run(args: argparse.Namespace, options: Options, renderer: ConsoleRender
 def _cmd_verify(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
     from ..stages.verify.compare import format_report
 
-    notebook = _notebook_or_bundle(args)
+    notebook = _notebook_or_bundle(args, options)
     if notebook is None:
         raise InputError("give a NOTEBOOK (or --bundle DIR)")
     outcome = pipeline.verify(notebook, options, on_event=renderer)
@@ -259,9 +267,12 @@ def _cmd_verify(args: argparse.Namespace, options: Options, renderer: ConsoleRen
 
 
 def _cmd_export(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    from ..stages.share.bundle import digest_of
+
     path = pipeline.export(args.notebook, args.to, options, on_event=renderer)
     renderer.close()
     print(path)
+    print(digest_of(path))   # publish it: `verify --bundle DIR --expect-digest` checks it
     return 0
 
 

@@ -36,7 +36,7 @@ USER 1000:1000
 WORKDIR /home/nbdocker/work
 # Last, so that editing the notebook rebuilds only this layer.
 COPY --chown=1000:1000 notebook/ /home/nbdocker/work/
-CMD ["python", "/opt/nbdocker/nbdocker_runner.py", "analysis.ipynb", "/home/nbdocker/analysis.out.ipynb"]
+CMD ["python", "/opt/nbdocker/nbdocker_runner.py", "--", "analysis.ipynb", "/home/nbdocker/analysis.out.ipynb"]
 LABEL io.nbdocker.notebook="analysis.ipynb" \
       io.nbdocker.python="3.11.7" \
       io.nbdocker.spec-hash="a4ea3045c2d1d95016a10d022dcf1aef94fa551eb628155638f55507a8783d89" \

@@ -28,7 +28,7 @@ USER 1000:1000
 WORKDIR /home/nbdocker/work
 # Last, so that editing the notebook rebuilds only this layer.
 COPY --chown=1000:1000 notebook/ /home/nbdocker/work/
-CMD ["python", "/opt/nbdocker/nbdocker_runner.py", "hello.ipynb", "/home/nbdocker/hello.out.ipynb"]
+CMD ["python", "/opt/nbdocker/nbdocker_runner.py", "--", "hello.ipynb", "/home/nbdocker/hello.out.ipynb"]
 LABEL io.nbdocker.notebook="hello.ipynb" \
       io.nbdocker.python="3.12.1" \
       io.nbdocker.spec-hash="45a7974be862508b290cc07a633054540c18dbb006010d19c23216181e570d97" \

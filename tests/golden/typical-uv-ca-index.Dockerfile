@@ -37,7 +37,7 @@ USER 1000:1000
 WORKDIR /home/nbdocker/work
 # Last, so that editing the notebook rebuilds only this layer.
 COPY --chown=1000:1000 notebook/ /home/nbdocker/work/
-CMD ["python", "/opt/nbdocker/nbdocker_runner.py", "analysis.ipynb", "/home/nbdocker/analysis.out.ipynb"]
+CMD ["python", "/opt/nbdocker/nbdocker_runner.py", "--", "analysis.ipynb", "/home/nbdocker/analysis.out.ipynb"]
 LABEL io.nbdocker.notebook="analysis.ipynb" \
       io.nbdocker.python="3.11.7" \
       io.nbdocker.spec-hash="2126d7e361c47f0f255b6e02414014c1ba5c51b81a9c98072f2e675ad395062e" \

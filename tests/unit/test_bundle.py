@@ -235,8 +235,10 @@ def test_refuses_to_overwrite_a_directory_that_is_not_a_bundle(nbdir: Path,
 
 def test_reexport_replaces_an_old_bundle_and_its_stale_files(nbdir: Path,
                                                              tmp_path: Path) -> None:
-    out = bundle.export_bundle(_spec(nbdir), nbdir, tmp_path / "out")
-    (out / "notebook" / "stale.txt").write_text("old")
+    # The old bundle shipped stale.txt; the new spec no longer names it.
+    (nbdir / "stale.txt").write_text("old")
+    out = bundle.export_bundle(_spec(nbdir, [("stale.txt", "data")]), nbdir, tmp_path / "out")
+    assert (out / "notebook" / "stale.txt").exists()
     bundle.export_bundle(_spec(nbdir), nbdir, out)
     assert not (out / "notebook" / "stale.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]
@@ -277,10 +279,14 @@ def test_spec_naming_a_path_outside_the_bundle_is_refused(nbdir: Path, tmp_path:
     (out / bundle.SPEC_NAME).write_text(json.dumps(doc))
     with pytest.raises(BundleError, match="outside the bundle"):
         bundle.load_bundle(out)
+    assert "etc/passwd" in str(doc)
 
 
 def test_a_bundle_path_works_where_a_notebook_is_accepted(
         nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pipeline.export picks the base from NBDOCKER_BASE_IMAGE (set by scripts/test);
+    # export_bundle's default is python:X.Y-slim: compare like with like.
+    monkeypatch.delenv("NBDOCKER_BASE_IMAGE", raising=False)
     out = bundle.export_bundle(_spec(nbdir), nbdir, tmp_path / "b")
     assert pipeline.capture(out) == _spec(nbdir)  # the bundle's spec; no re-capture
     engine = _fake_engine(monkeypatch, tmp_path)
@@ -360,12 +366,17 @@ def test_save_and_load_round_trip_picks_the_nbdocker_image(tmp_path: Path) -> No
 
 # -- CLI ------------------------------------------------------------------------------
 
-def test_cli_export_prints_the_path(nbdir: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_prints_the_path_then_the_digest(nbdir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "cli.tar.gz"
     assert main(["export", str(nbdir / "analysis.ipynb"), "--to", str(target), "-q"]) == 0
-    assert capsys.readouterr().out.strip() == str(target)
-    assert target.is_file()
+    path, digest = capsys.readouterr().out.split()
+    assert path == str(target) and target.is_file()
+    # The same digest for the folder form of the same bundle: it names the content.
+    assert main(["export", str(nbdir / "analysis.ipynb"), "--to", str(tmp_path / "d"),
+                 "-q"]) == 0
+    assert capsys.readouterr().out.split()[1] == digest
+    assert digest == bundle.bundle_digest(bundle.load_bundle(tmp_path / "d").spec)
 
 
 def test_cli_bundle_errors_exit_2(nbdir: Path, tmp_path: Path,

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Set
 
+from ..._fs import MAX_SHIPPED_FILE
 from ...spec import FileEntry
-from ...secrets import is_secret_path
+from ...secrets import file_secret_reason, is_secret_path
 
 __all__ = ["FileCollector", "MAX_DIR_FILES", "file_entry", "sha256_file"]
 
@@ -57,7 +58,7 @@ class FileCollector:
     """Collects what ships, enforcing the rules in the module docstring."""
 
     root: Path
-    max_file_size: int = 50 * 1024 * 1024
+    max_file_size: int = MAX_SHIPPED_FILE
     entries: Dict[str, FileEntry] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
 
@@ -113,13 +114,15 @@ class FileCollector:
         if real_rel is None:
             self._warn(f"{rel}: points outside the notebook's directory, not shipped")
             return False
-        if is_secret_path(real_rel):
-            self._warn(f"{rel}: looks like a secret, not shipped")
-            return False
         size = path.stat().st_size
         if size > self.max_file_size:
             self._warn(f"{rel}: {size} bytes is over the size cap of {self.max_file_size} bytes, "
                        "not shipped")
+            return False
+        # Links resolved, then name, inode and content (nbdocker.secrets: one rule).
+        reason = file_secret_reason(path, real_rel)
+        if reason:
+            self._warn(f"{rel}: looks like a secret ({reason}), not shipped")
             return False
         self.entries[rel] = file_entry(path, rel, kind)
         return True

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ..._fs import read_cache, write_cache
 __all__ = ["InterpreterInfo", "query_interpreter", "kernelspec_interpreter"]
 
 _PROBE_VERSION = 1  # bump when _probe.py's output changes
-_PROBE_TIMEOUT = 120.0
+_PROBE_TIMEOUT = 60.0   # a probe takes ~1 s; a hung --python is stopped after this
 
 
 @dataclass(frozen=True)
@@ -132,21 +133,43 @@ def query_interpreter(python: Optional[str] = None, *, use_cache: bool = True) -
 def _run_probe(path: str) -> Dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSTARTUP", "PYTHONINSPECT")}
     try:
-        proc = subprocess.run([path, "-c", _probe_source()], capture_output=True, text=True,
-                              timeout=_PROBE_TIMEOUT, env=env, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise CaptureError(f"cannot run target Python interpreter {path}: {exc}") from None
+        # Its own session, so a wrapper script's children are killed with it on a hang.
+        proc = subprocess.Popen([path, "-c", _probe_source()], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                env=env, start_new_session=True)
+    except OSError as exc:
+        raise CaptureError(f"cannot run target Python interpreter {path}: "
+                           f"{exc.strerror or exc}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=_PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise CaptureError(f"target Python interpreter {path} did not answer within "
+                           f"{_PROBE_TIMEOUT:g} s (stopped); is it a Python, and does it "
+                           "start without waiting for input?") from None
+    except BaseException:  # Ctrl-C, SIGTERM: no child left behind
+        _kill_group(proc)
+        raise
     if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        tail = (stderr.strip().splitlines() or ["no output"])[-1][:300]
         raise CaptureError(f"target Python interpreter {path} failed (exit {proc.returncode}): {tail}")
     try:
-        data = json.loads(proc.stdout)
+        data = json.loads(stdout)
         if not isinstance(data, dict):
             raise ValueError("not an object")
         return data
     except ValueError:
         raise CaptureError(f"target Python interpreter {path} is not a usable Python 3.8+ "
                            "(its probe printed no JSON)") from None
+
+
+def _kill_group(proc: "subprocess.Popen[str]") -> None:
+    """Kill the probe and everything it started, and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.communicate()
 
 
 @lru_cache(maxsize=32)

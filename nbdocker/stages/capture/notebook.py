@@ -14,11 +14,12 @@ from .distributions import resolve
 from .files import FileCollector, file_entry
 from .imports import SourceScan, scan_cells, scan_source
 from .interpreter import kernelspec_interpreter, query_interpreter
+from ..._fs import MAX_SHIPPED_FILE
 from .platform import capture_env, platform_info, python_info
 
 __all__ = ["capture_notebook", "saved_python_warning", "DEFAULT_MAX_FILE_SIZE"]
 
-DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
+DEFAULT_MAX_FILE_SIZE = MAX_SHIPPED_FILE
 _MAX_LOCAL_FILES = 2000  # bound on recursion through local modules and %run targets
 
 

@@ -6,7 +6,7 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 
 from ...spec import PlatformInfo, PythonInfo
 from .interpreter import InterpreterInfo
-from ...secrets import is_secret_env_name
+from ...secrets import env_secret_reason
 
 __all__ = ["python_info", "platform_info", "capture_env"]
 
@@ -25,17 +25,22 @@ def capture_env(names: Sequence[str], environ: Optional[Mapping[str, str]] = Non
                 ) -> Tuple[List[Tuple[str, str]], List[str]]:
     """``(pairs, warnings)`` for the opt-in variables ``names``.
 
-    Secret-looking names (``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, …) are refused with a
-    warning whatever their value; unset names are reported and skipped.
+    Secret-looking names (``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, …) and values that
+    carry a credential whatever the name (``postgres://u:pw@…``, a token) are refused
+    with a warning (see :func:`nbdocker.secrets.env_secret_reason`); unset names are
+    reported and skipped.
     """
     env = os.environ if environ is None else environ
     pairs: List[Tuple[str, str]] = []
     warnings: List[str] = []
     for name in sorted(set(names)):
-        if is_secret_env_name(name):
-            warnings.append(f"environment variable {name} looks secret: not captured")
-        elif name not in env:
+        if name not in env:
             warnings.append(f"environment variable {name} is not set: not captured")
+            continue
+        reason = env_secret_reason(name, env[name])
+        if reason:
+            warnings.append(f"environment variable {name} looks secret ({reason}): "
+                            "not captured")
         else:
             pairs.append((name, env[name]))
     return pairs, warnings

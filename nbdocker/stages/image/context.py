@@ -11,9 +11,11 @@ Layout inside the tar (all entries sorted, mtime 0, uid/gid 0, fixed modes)::
     nbdocker-build/pip.conf, uv.toml         forwarded http(s) indexes (builder only)
     notebook/<every file the spec names>     the notebook, local modules, data files
 
-Only files the spec names are read, never the whole directory, and a file whose name
-looks like a secret (:func:`nbdocker.secrets.is_secret_path`) is skipped with a warning
-even when the spec names it.
+Only files the spec names are read, never the whole directory, each at most
+:data:`~nbdocker._fs.MAX_SHIPPED_FILE` bytes, and a file that looks like a secret by its
+name, its link target, its inode or its content (:func:`nbdocker.secrets.file_secret_reason`)
+is skipped with a warning even when the spec names it. A notebook whose sources or saved
+outputs hold a credential ships (it is the notebook) with a warning per cell.
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from typing import Dict, List, Optional
 
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import InputError, NotebookError
-from ...secrets import is_secret_path
+from ..._fs import MAX_SHIPPED_FILE
+from ..._json import loads
+from ...secrets import file_secret_reason, notebook_secret_warnings
 from ...spec import EnvironmentSpec
 from .hostpip import BuildOptions
 from .dockerfile import (CONTEXT_BUILD_DIR, CONTEXT_NOTEBOOK_DIR, CONTRACT_FILE, RUNNER_FILE,
@@ -100,18 +104,37 @@ def context_files(spec: EnvironmentSpec, notebook_dir: Path, *, base_image: str,
     # The notebook first: when the directory is wrong, say so about the notebook.
     for path in sorted(paths, key=lambda p: (p != notebook_rel, p)):
         rel = _safe_relpath(path)
-        if is_secret_path(str(rel)):
-            emit(on_event, Event(Phase.BUILD, "warning",
-                                 f"not copying {rel} into the image: it looks like a secret",
-                                 data={"path": str(rel)}))
-            continue
         source = Path(notebook_dir) / rel
+        is_notebook = path == notebook_rel
         try:
-            files[f"{CONTEXT_NOTEBOOK_DIR}/{rel}"] = source.read_bytes()
+            size = source.stat().st_size
+            if size > MAX_SHIPPED_FILE:
+                raise InputError(f"{source} is {size} bytes, over the {MAX_SHIPPED_FILE}-byte "
+                                 "cap for a shipped file")
+            data = source.read_bytes()
         except OSError as exc:
-            error = NotebookError if path == notebook_rel or path.endswith(".ipynb") else InputError
+            error = NotebookError if is_notebook or path.endswith(".ipynb") else InputError
             raise error(f"cannot read {source}: {exc.strerror or exc}") from None
+        if is_notebook:
+            for warning in _notebook_warnings(data):
+                emit(on_event, Event(Phase.BUILD, "warning", warning, data={"path": str(rel)}))
+        else:
+            reason = file_secret_reason(source, str(rel), data=data)
+            if reason:
+                emit(on_event, Event(Phase.BUILD, "warning",
+                                     f"not copying {rel} into the image: it looks like a "
+                                     f"secret ({reason})", data={"path": str(rel)}))
+                continue
+        files[f"{CONTEXT_NOTEBOOK_DIR}/{rel}"] = data
     return files
+
+
+def _notebook_warnings(data: bytes) -> List[str]:
+    try:
+        nb = loads(data.decode("utf-8"), "the notebook")
+    except (UnicodeDecodeError, ValueError, InputError):
+        return []  # not for this check to say: reading the notebook says it clearly
+    return notebook_secret_warnings(nb) if isinstance(nb, dict) else []
 
 
 def tar_bytes(files: Dict[str, bytes]) -> bytes:

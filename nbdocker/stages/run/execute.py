@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,9 @@ from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import (CellExecutionError, InputError, KernelDied, RunError, RunInterrupted,
                          RunTimeout)
 from ...notebook_io import read_notebook, write_notebook_atomic
+from ..._fs import cache_dir
+from ..._json import check_depth
+from ...signals import describe, exit_code
 from .parameters import parameters_to_json
 from ... import contract
 
@@ -116,6 +120,31 @@ def resolve_output_path(notebook: Optional[PathLike], output: Optional[PathLike]
         raise InputError(f"--output {out} is the notebook itself; nbdocker never overwrites "
                          "the original: choose another file")
     return out
+
+
+def _write_or_rescue(nb: nbformat.NotebookNode, path: Path,
+                     on_event: Optional[EventHandler]) -> Path:
+    """Write the executed notebook to ``path``; when that fails (disk full, permissions
+    changed during the run) keep it in nbdocker's cache folder instead, say where, and
+    return where it is: the work of the run is never lost."""
+    try:
+        write_notebook_atomic(nb, path)
+        return path
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (cache_dir() / "rescued", Path(tempfile.gettempdir())):
+        rescued = folder / f"{path.stem}.{stamp}.{os.getpid()}.ipynb"
+        try:
+            write_notebook_atomic(nb, rescued)
+        except OSError:
+            continue
+        emit(on_event, Event(Phase.RUN, "warning",
+                             f"could not write {path} ({reason}); the executed notebook was "
+                             f"saved to {rescued}", data={"rescued": str(rescued)}))
+        return rescued
+    raise RunError(f"could not write the executed notebook to {path} ({reason}), nor to "
+                   "nbdocker's cache or temporary folder")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -241,8 +270,9 @@ def _image_notebook_name(engine: ContainerEngine, image: str) -> str:
 
 def _command(name: str, *, parameters: Mapping[str, Any], cell_timeout: Optional[float],
              timeout: Optional[float], allow_errors: bool, kernel: str) -> List[str]:
-    # No --cwd: the kernel starts beside the notebook, i.e. in the work directory.
-    cmd = ["python", contract.RUNNER_PATH, name, contract.OUTPUT_NAME]
+    # No --cwd: the kernel starts beside the notebook, i.e. in the work directory. The
+    # file names come last, after "--": a notebook named "-x.ipynb" is not an option.
+    cmd = ["python", contract.RUNNER_PATH]
     if kernel != "python3":  # the runner's default
         cmd += ["--kernel", kernel]
     if parameters:
@@ -257,7 +287,7 @@ def _command(name: str, *, parameters: Mapping[str, Any], cell_timeout: Optional
         cmd += ["--timeout", f"{timeout:g}"]
     if allow_errors:
         cmd.append("--allow-errors")
-    return cmd
+    return cmd + ["--", name, contract.OUTPUT_NAME]
 
 
 def run_in_container(engine: ContainerEngine, image: str,
@@ -306,19 +336,20 @@ def run_in_container(engine: ContainerEngine, image: str,
     try:
         result = engine.run(image, command, files_in=files_in, workdir=contract.WORKDIR,
                             files_out=[contract.OUTPUT_NAME], limits=engine_limits, on_line=events)
-    except KeyboardInterrupt:
-        raise RunInterrupted("interrupted (Ctrl-C); the container was stopped and removed") \
-            from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (nbdocker.signals)
+        raise RunInterrupted(f"interrupted ({describe(exc)}); the container was stopped and "
+                             "removed", exit_code=exit_code(exc)) from None
     seconds = time.monotonic() - started
 
     executed: Optional[nbformat.NotebookNode] = None
     if contract.OUTPUT_NAME in result.files:
         try:
             executed = nbformat.reads(result.files[contract.OUTPUT_NAME].decode("utf-8"), as_version=4)
+            check_depth(executed, "the executed notebook")
         except Exception as exc:  # nbformat raises several types for a broken file
             raise RunError(f"the executed notebook from {image} is unreadable: {exc}") from None
     if executed is not None and out_path is not None:
-        write_notebook_atomic(executed, out_path)
+        out_path = _write_or_rescue(executed, out_path, on_event)
 
     code = result.exit_code
     status = _status(code, result)

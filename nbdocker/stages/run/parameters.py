@@ -17,6 +17,7 @@ import json
 import keyword
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
 
+from ..._json import MAX_DEPTH, check_depth, loads
 from ...exceptions import InputError
 
 __all__ = [
@@ -71,7 +72,9 @@ def _check_value(value: Any, where: str) -> Any:
 
 
 def check_parameters(parameters: Mapping[str, Any]) -> Dict[str, Any]:
-    """Validate names (identifiers) and values (JSON-like); return a plain dict."""
+    """Validate names (identifiers) and values (JSON-like, nested at most
+    :data:`~nbdocker._json.MAX_DEPTH` levels); return a plain dict."""
+    check_depth(dict(parameters), "parameters")
     return {_check_name(name): _check_value(value, name) for name, value in parameters.items()}
 
 
@@ -90,18 +93,22 @@ def parse_parameter_pairs(pairs: Iterable[Sequence[str]]) -> Dict[str, Any]:
 
 
 def _yaml_load(text: str) -> Any:
-    """Parse ``text`` with PyYAML when installed, else as JSON."""
+    """Parse ``text`` with PyYAML when installed, else as JSON; nesting is bounded
+    (:mod:`nbdocker._json`): a deep document is one clear error, not a RecursionError."""
     try:
         import yaml
     except ImportError:
         pass
     else:
         try:
-            return yaml.safe_load(text)
+            return check_depth(yaml.safe_load(text), "-y parameters")
         except yaml.YAMLError as exc:
             raise InputError(f"-y: not valid YAML: {exc}") from None
+        except RecursionError:
+            raise InputError(f"-y parameters are nested more than {MAX_DEPTH} levels "
+                             "deep") from None
     try:
-        return json.loads(text)
+        return loads(text, "-y parameters")
     except ValueError as exc:
         raise InputError(
             f"-y: PyYAML is not installed, so the parameters must be JSON ({exc}); "

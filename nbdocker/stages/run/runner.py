@@ -8,9 +8,11 @@ can import this module without them).
 
 Usage (inside the container)::
 
-    python /opt/nbdocker/nbdocker_runner.py INPUT.ipynb OUTPUT.ipynb
+    python /opt/nbdocker/nbdocker_runner.py
         [--parameters-json JSON | --parameters-file PATH] [--cell-timeout S]
-        [--timeout S] [--allow-errors] [--kernel NAME] [--cwd DIR]
+        [--timeout S] [--allow-errors] [--kernel NAME] [--cwd DIR] -- INPUT.ipynb OUTPUT.ipynb
+
+(``--`` lets the notebook be named like an option, ``-x.ipynb``.)
 
 Progress goes to stdout as one JSON document per line, prefixed with
 :data:`nbdocker.contract.EVENT_PREFIX`::
@@ -45,9 +47,14 @@ except ImportError:  # on the host (tests, the fake engine): the package's own m
 _SOURCE_HEAD_LINES = 3
 
 
+_MAX_FIELD = 2000   # characters of one text field: an event line stays well under the
+                   # host's per-line cap, so a huge exception message cannot break it
+
+
 def _emit(event: str, **fields: Any) -> None:
     """Write one machine-readable progress line to stdout (flushed: the host streams)."""
-    fields = {"event": event, **fields}
+    fields = {"event": event, **{k: v[:_MAX_FIELD] + "..." if isinstance(v, str)
+                                 and len(v) > _MAX_FIELD else v for k, v in fields.items()}}
     sys.stdout.write(contract.EVENT_PREFIX + json.dumps(fields, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
 

@@ -23,6 +23,19 @@ bundle's spec and files with the *local* machine's options instead.
 
 Exports are deterministic (same inputs, same bytes, also for ``.tar.gz``: sorted
 members, mtime 0, uid/gid 0, gzip mtime 0) and atomic (temporary sibling, then rename).
+They write only into a new or empty folder or one holding nothing but an earlier
+bundle's own files; ``force`` also writes into a folder holding other files and replaces
+only nbdocker's own files there (never a file of the user's).
+
+Loading trusts nothing of the bundle but its spec (checked against
+:mod:`nbdocker.grammar`) and the files the spec names: each must be a regular file
+(no symlink anywhere on its path, no hard link, no device), at most
+:data:`~nbdocker._fs.MAX_SHIPPED_FILE` bytes, of the recorded size and sha256 (read in
+chunks). The bundle's own Dockerfile, runner and requirements are never used: builds
+re-render them from the spec. The **bundle digest** (:func:`bundle_digest`,
+``sha256:`` + the spec's content hash) covers the spec and, through its sha256s, every
+file that is used; ``export`` prints it, and ``load_bundle(..., expect_digest=...)``
+(``--expect-digest``) checks a bundle against the digest its author published.
 """
 from __future__ import annotations
 
@@ -30,22 +43,25 @@ import gzip
 import io
 import os
 import shutil
+import stat
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 from ..image import BuildOptions, context_files, requirements_txt, tar_bytes
 from ..image.dockerfile import CONTEXT_NOTEBOOK_DIR
-from ..._fs import atomic_writer
+from ..._fs import MAX_SHIPPED_FILE, atomic_writer
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import BundleError, InputError
-from ...secrets import is_secret_env_name, is_secret_path
+from ...secrets import is_secret_env, is_secret_path
 from ...spec import EnvironmentSpec
 from ..image.base import resolve_base_image
 
 __all__ = ["SPEC_NAME", "Bundle", "bundle_files", "export_bundle", "write_bundle",
-           "shareable_spec", "is_bundle", "load_bundle", "resolve_notebook"]
+           "shareable_spec", "is_bundle", "load_bundle", "resolve_notebook", "bundle_digest",
+           "digest_of"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -84,14 +100,14 @@ def shareable_spec(spec: EnvironmentSpec,
     like secrets and environment variables with secret-looking names (each dropped
     with a warning; capture normally refuses them already)."""
     files = tuple(f for f in spec.files if not is_secret_path(f.path))
-    env = tuple((k, v) for k, v in spec.env if not is_secret_env_name(k))
+    env = tuple((k, v) for k, v in spec.env if not is_secret_env(k, v))
     for entry in sorted(set(spec.files) - set(files), key=lambda f: f.path):
         emit(on_event, Event(Phase.EXPORT, "warning",
                              f"not exporting {entry.path}: it looks like a secret",
                              data={"path": entry.path}))
     for name in sorted({k for k, _ in spec.env} - {k for k, _ in env}):
         emit(on_event, Event(Phase.EXPORT, "warning",
-                             f"not exporting environment variable {name}: its name looks "
+                             f"not exporting environment variable {name}: it looks "
                              "like a secret", data={"env": name}))
     if files == spec.files and env == spec.env:
         return spec
@@ -173,13 +189,47 @@ def _archive(files: Dict[str, bytes], prefix: str, compress: bool) -> bytes:
     return buf.getvalue()
 
 
-def _check_dir_target(target: Path) -> None:
-    if target.exists() and not target.is_dir():
-        raise InputError(f"--to {target} exists and is not a directory "
-                         "(name a directory, or a file ending in .tar.gz or .tar)")
-    if target.is_dir() and any(target.iterdir()) and not is_bundle(target):
-        raise BundleError(f"refusing to overwrite {target}: it is not empty and not an "
-                          f"nbdocker bundle (no {SPEC_NAME}); choose another directory")
+_GENERATED_DIRS = ("nbdocker-build", BINDER_DIR)
+_GENERATED_FILES = ("Dockerfile", "README.md", SPEC_NAME)
+
+
+def _tree_files(root: Path) -> Set[str]:
+    """Every non-directory entry below ``root`` (symlinks included, not followed), as
+    POSIX paths relative to it."""
+    found: Set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath).relative_to(root)
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [d for d in dirnames if d not in links]
+        found.update((base / name).as_posix() for name in filenames + links)
+    return found
+
+
+def _own_files(target: Path, present: Set[str]) -> Set[str]:
+    """What of ``present`` an earlier export wrote into ``target``: the generated files
+    and the notebook files its spec names (all of it is foreign when there is no
+    readable spec)."""
+    try:
+        old = EnvironmentSpec.from_json((target / SPEC_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError, InputError):
+        return set()
+    named = {f"{CONTEXT_NOTEBOOK_DIR}/{f.path}" for f in old.files}
+    named.add(f"{CONTEXT_NOTEBOOK_DIR}/{_notebook_name(old)}")
+    return {name for name in present
+            if name in named or name in _GENERATED_FILES
+            or name.split("/", 1)[0] in _GENERATED_DIRS}
+
+
+def _foreign_files(target: Path) -> Tuple[Set[str], Set[str]]:
+    """``(own, foreign)`` files of an existing directory target."""
+    present = _tree_files(target)
+    own = _own_files(target, present) if is_bundle(target) else set()
+    return own, present - own
+
+
+def _listed(names: Set[str]) -> str:
+    shown = sorted(names)
+    return ", ".join(shown[:5]) + (f" (and {len(shown) - 5} more)" if len(shown) > 5 else "")
 
 
 def _write_tree(root: Path, files: Dict[str, bytes]) -> None:
@@ -207,20 +257,76 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bundle") -> Path:
+def _update_in_place(target: Path, files: Dict[str, bytes], own: Set[str]) -> None:
+    """``--force`` beside the user's files: each new file written atomically, the old
+    bundle's files that the new one lacks removed; nothing else is touched."""
+    for name in sorted(files):
+        with atomic_writer(target.joinpath(*PurePosixPath(name).parts)) as out:
+            out.write(files[name])
+    for name in sorted(own - set(files)):
+        path = target.joinpath(*PurePosixPath(name).parts)
+        path.unlink()
+        for parent in path.relative_to(target).parents:
+            if str(parent) == ".":
+                break
+            try:
+                os.rmdir(target / parent)   # only when it became empty
+            except OSError:
+                break
+
+
+def _is_bundle_archive(path: Path) -> bool:
+    """True when ``path`` is a tarball an export wrote (``PREFIX/nbdocker-spec.json``)."""
+    try:
+        with tarfile.open(path) as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if len(parts) == 2 and parts[1] == SPEC_NAME:
+                    return True
+    except (OSError, tarfile.TarError, EOFError):
+        return False
+    return False
+
+
+def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bundle",
+                 force: bool = False) -> Path:
     """Write ``files`` to ``target`` atomically: a directory, or a ``.tar.gz``/``.tar``
-    whose members live under ``prefix/``. A non-empty directory that is not a bundle is
-    never overwritten (:class:`~nbdocker.exceptions.BundleError`)."""
+    whose members live under ``prefix/``. Only into a new or empty directory or one
+    holding nothing but an earlier bundle's own files, and over no file but an earlier
+    bundle archive; :class:`~nbdocker.exceptions.BundleError` (exit 2) otherwise.
+    ``force`` writes beside other files too, replacing only nbdocker's own."""
     target = Path(target).absolute()
     if not target.parent.is_dir():
         raise InputError(f"cannot export to {target}: {target.parent} does not exist")
     if _is_tarball(target):
         if target.is_dir():
             raise InputError(f"--to {target} is a directory")
+        if target.exists() and not force and not _is_bundle_archive(target):
+            raise BundleError(f"refusing to overwrite {target}: it is not a bundle archive "
+                              "nbdocker wrote; choose another name, or pass --force")
         with atomic_writer(target) as out:
             out.write(_archive(files, prefix, compress=not target.name.endswith(".tar")))
         return target
-    _check_dir_target(target)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--to {target} exists and is not a directory "
+                         "(name a directory, or a file ending in .tar.gz or .tar)")
+    own: Set[str] = set()
+    foreign: Set[str] = set()
+    if target.is_dir():
+        own, foreign = _foreign_files(target)
+    if foreign:
+        if not force:
+            what = ("it holds files nbdocker did not write" if is_bundle(target)
+                    else f"it is not empty and not an nbdocker bundle (no {SPEC_NAME})")
+            raise BundleError(f"refusing to overwrite {target}: {what} ({_listed(foreign)}); "
+                              "choose another directory, or pass --force to replace only "
+                              "nbdocker's own files there")
+        clash = foreign & set(files)
+        if clash:
+            raise BundleError(f"refusing to export to {target}: these files are not "
+                              f"nbdocker's and would be overwritten: {_listed(clash)}")
+        _update_in_place(target, files, own)
+        return target
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         _write_tree(tmp_dir, files)
@@ -233,18 +339,20 @@ def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bu
 
 
 def export_bundle(spec: EnvironmentSpec, notebook_dir: PathLike, target: PathLike, *,
-                  base_image: Optional[str] = None,
+                  base_image: Optional[str] = None, force: bool = False,
                   on_event: Optional[EventHandler] = None) -> Path:
     """Export the bundle of ``spec`` (files read from ``notebook_dir``) to ``target``
-    (a directory, or a file ending in ``.tar.gz`` or ``.tar``); returns the absolute
-    target path."""
+    (a directory, or a file ending in ``.tar.gz`` or ``.tar``; see
+    :func:`write_bundle` for ``force``); returns the absolute target path. The done
+    event's data carries the bundle digest."""
     emit(on_event, Event(Phase.EXPORT, "progress", "collecting files", step=0, total=2))
     files = bundle_files(spec, notebook_dir, base_image=base_image, on_event=on_event)
     emit(on_event, Event(Phase.EXPORT, "progress", f"writing {len(files)} files", step=1,
                          total=2))
-    path = write_bundle(files, target, prefix=_tar_prefix(spec))
+    path = write_bundle(files, target, prefix=_tar_prefix(spec), force=force)
+    digest = bundle_digest(EnvironmentSpec.from_json(files[SPEC_NAME].decode("utf-8")))
     emit(on_event, Event(Phase.EXPORT, "done", str(path), step=2, total=2,
-                         data={"path": str(path), "files": sorted(files)}))
+                         data={"path": str(path), "files": sorted(files), "digest": digest}))
     return path
 
 
@@ -253,12 +361,84 @@ def _tar_prefix(spec: EnvironmentSpec) -> str:
     return f"{stem.strip('.-') or 'notebook'}-bundle"
 
 
-def load_bundle(path: PathLike) -> Bundle:
-    """Open the bundle directory ``path`` and check every file the spec names against
-    its recorded sha256. :class:`~nbdocker.exceptions.BundleError` when ``path`` is not
-    a bundle, the spec is unreadable, or a file is missing or was modified."""
-    from ..capture.files import sha256_file  # the same digest capture recorded
+def bundle_digest(spec: EnvironmentSpec) -> str:
+    """``sha256:<content hash of the spec>``: names everything a build from the bundle
+    uses (the spec, and every file through the sha256 the spec records for it)."""
+    return f"sha256:{spec.content_hash()}"
 
+
+_MAX_SPEC = 16 * 1024 * 1024
+
+
+def digest_of(path: PathLike) -> str:
+    """The bundle digest of a bundle directory or of an exported ``.tar.gz``/``.tar``."""
+    target = Path(path)
+    if target.is_dir():
+        return bundle_digest(_read_spec(target))
+    with tarfile.open(target) as tar:
+        for member in tar:
+            parts = PurePosixPath(member.name).parts
+            handle = tar.extractfile(member) if member.isfile() else None
+            if len(parts) == 2 and parts[1] == SPEC_NAME and handle is not None:
+                return bundle_digest(EnvironmentSpec.from_json(
+                    handle.read(_MAX_SPEC).decode("utf-8")))
+    raise BundleError(f"{target} holds no {SPEC_NAME}")
+
+
+def _regular(root: Path, rel: str, *, limit: int) -> os.stat_result:
+    """``lstat`` of ``root/rel`` after checking that no component below ``root`` is a
+    symlink and that the file is a regular file with one link, at most ``limit`` bytes.
+    :class:`BundleError` naming the path otherwise."""
+    current = root
+    parts = PurePosixPath(rel).parts
+    for i, part in enumerate(parts):
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            raise BundleError(f"{rel} is missing") from None
+        except OSError as exc:
+            raise BundleError(f"{rel} cannot be read: {exc.strerror}") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise BundleError(f"{rel} is a symlink{'' if i == len(parts) - 1 else ' below'}"
+                              f" ({current.relative_to(root)}): bundles hold regular files only")
+        if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+            raise BundleError(f"{rel}: {current.relative_to(root)} is not a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise BundleError(f"{rel} is not a regular file (a device, pipe or folder): bundles "
+                          "hold regular files only")
+    if st.st_nlink > 1:
+        raise BundleError(f"{rel} is a hard link ({st.st_nlink} names for one file): bundles "
+                          "hold regular files only")
+    if st.st_size > limit:
+        raise BundleError(f"{rel} is {st.st_size} bytes, over the {limit}-byte cap")
+    return st
+
+
+def _sha256_nofollow(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_spec(root: Path) -> EnvironmentSpec:
+    _regular(root, SPEC_NAME, limit=_MAX_SPEC)
+    try:
+        return EnvironmentSpec.from_json((root / SPEC_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, InputError) as exc:
+        raise BundleError(f"{root / SPEC_NAME} is not a valid nbdocker spec: {exc}") from None
+
+
+def load_bundle(path: PathLike, *, expect_digest: Optional[str] = None) -> Bundle:
+    """Open the bundle directory ``path`` and check it (see the module docstring): the
+    spec's grammar, every file it names (regular, capped, its size and sha256) and, with
+    ``expect_digest``, the bundle digest. :class:`~nbdocker.exceptions.BundleError`
+    (exit 2) when anything is off."""
     root = Path(path)
     if _is_tarball(root) and root.is_file():
         raise BundleError(f"{root} is a bundle archive: unpack it first "
@@ -266,25 +446,22 @@ def load_bundle(path: PathLike) -> Bundle:
     if not is_bundle(root):
         raise BundleError(f"{root} is not an nbdocker bundle (no {SPEC_NAME}); create one "
                           "with `nbdocker export NOTEBOOK --to DIR`")
-    try:
-        spec = EnvironmentSpec.from_json((root / SPEC_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{root / SPEC_NAME} is not a valid nbdocker spec: {exc}") from None
+    spec = _read_spec(root)
+    if expect_digest is not None and bundle_digest(spec) != expect_digest:
+        raise BundleError(f"bundle {root} has digest {bundle_digest(spec)}, not the expected "
+                          f"{expect_digest}: it is not the bundle that was published")
     bundle = Bundle(root=root, spec=spec)
     problems: List[str] = []
-    entries = list(spec.files)
-    if not any(f.kind == "notebook" for f in entries) and not bundle.notebook.is_file():
-        problems.append(f"{CONTEXT_NOTEBOOK_DIR}/{bundle.notebook.name} is missing")
-    for entry in entries:
-        rel = PurePosixPath(entry.path)
-        if rel.is_absolute() or ".." in rel.parts:
-            raise BundleError(f"{root / SPEC_NAME} names a file outside the bundle: "
-                              f"{entry.path!r}")
-        file = bundle.notebook_dir.joinpath(*rel.parts)
+    if not any(f.kind == "notebook" for f in spec.files):
+        problems.append(f"{SPEC_NAME} records no notebook file (and so no sha256 for it)")
+    for entry in spec.files:
         shown = f"{CONTEXT_NOTEBOOK_DIR}/{entry.path}"
-        if not file.is_file():
-            problems.append(f"{shown} is missing")
-        elif sha256_file(file) != entry.sha256:
+        try:
+            st = _regular(root, shown, limit=MAX_SHIPPED_FILE)
+        except BundleError as exc:
+            problems.append(str(exc))
+            continue
+        if st.st_size != entry.size or _sha256_nofollow(root / shown) != entry.sha256:
             problems.append(f"{shown} does not match its sha256 in {SPEC_NAME}")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
@@ -293,12 +470,16 @@ def load_bundle(path: PathLike) -> Bundle:
     return bundle
 
 
-def resolve_notebook(path: PathLike, spec: Optional[EnvironmentSpec] = None
+def resolve_notebook(path: PathLike, spec: Optional[EnvironmentSpec] = None, *,
+                     expect_digest: Optional[str] = None
                      ) -> Tuple[Path, Optional[EnvironmentSpec]]:
     """``(notebook path, spec)`` for ``path``: a bundle directory gives its checked
     notebook and spec (an explicit ``spec`` still wins); anything else is returned
-    unchanged. Lets every command that takes a NOTEBOOK take a bundle too."""
+    unchanged. Lets every command that takes a NOTEBOOK take a bundle too.
+    ``expect_digest`` needs a bundle (:class:`InputError` otherwise)."""
     if not is_bundle(path):
+        if expect_digest is not None:
+            raise InputError(f"--expect-digest checks a bundle, and {path} is not one")
         return Path(path), spec
-    bundle = load_bundle(path)
+    bundle = load_bundle(path, expect_digest=expect_digest)
     return bundle.notebook, spec or bundle.spec

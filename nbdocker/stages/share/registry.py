@@ -73,17 +73,71 @@ def push_image(engine: ContainerEngine, image: str, ref: str, *,
     return target, digest
 
 
+def _manifest(tar: Path) -> List[Tuple[str, List[str]]]:
+    """``[(image id, [tags])]`` that ``docker load`` of ``tar`` would create, read from
+    its ``manifest.json`` (docker save and OCI layouts alike); bounded reads only."""
+    import json
+    import tarfile
+
+    from ..._json import loads
+
+    try:
+        with tarfile.open(tar) as archive:
+            member = archive.getmember("manifest.json")
+            handle = archive.extractfile(member)
+            if handle is None or member.size > 16 * 1024 * 1024:
+                raise InputError(f"{tar}: manifest.json is not a readable file")
+            doc = loads(handle.read().decode("utf-8"), f"{tar}: manifest.json")
+    except KeyError:
+        raise InputError(f"{tar} holds no manifest.json (was it written by `docker save`?)") \
+            from None
+    except (OSError, tarfile.TarError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{tar} is not a readable image tarball: {exc}") from None
+    images: List[Tuple[str, List[str]]] = []
+    for entry in doc if isinstance(doc, list) else []:
+        config = str(entry.get("Config", "")) if isinstance(entry, dict) else ""
+        digest = config.rsplit("/", 1)[-1].removesuffix(".json")
+        tags = entry.get("RepoTags") or [] if isinstance(entry, dict) else []
+        images.append((f"sha256:{digest}", [str(t) for t in tags]))
+    return images
+
+
 def load_image_tar(engine: ContainerEngine, path: PathLike, *,
                    on_event: Optional[EventHandler] = None) -> str:
     """``docker load`` the tarball at ``path`` and return the image to run: the first
-    one carrying nbdocker's notebook label, else the first one it held."""
+    one carrying nbdocker's notebook label, else the first one it held.
+
+    Never re-points a tag silently: a tarball naming a tag that exists here for another
+    image is refused (:class:`InputError`, exit 2) before anything is loaded — a tarball
+    could otherwise take over a base image's name. When the load fails, what it added is
+    removed again."""
     tar = Path(path)
     if not tar.is_file():
         raise InputError(f"image tarball not found: {tar}")
+    manifest = _manifest(tar)
+    for image_id, tags in manifest:
+        for tag in tags:
+            current = engine.image_id(tag)
+            if current is not None and current != image_id:
+                raise InputError(
+                    f"{tar.name} would re-point {tag} (here: {current[:19]}) to another image "
+                    f"({image_id[:19]}); remove or rename the existing one first "
+                    f"(docker tag {tag} OTHER, then docker rmi {tag})")
+    # What a failed load must take out again: only names that are not here yet.
+    added = [ref for image_id, tags in manifest
+             for ref in [*tags, image_id] if engine.image_id(ref) is None]
     emit(on_event, Event(Phase.RUN, "progress", f"loading {tar.name}", step=0, total=None))
-    names: List[str] = engine.load_image(str(tar))
-    if not names:
-        raise InputError(f"{tar} holds no image (was it written by `docker save`?)")
+    try:
+        names: List[str] = engine.load_image(str(tar))
+        if not names:
+            raise InputError(f"{tar} holds no image (was it written by `docker save`?)")
+    except BaseException:
+        for ref in added:   # whatever of it got in: out again
+            try:
+                engine.remove_image(ref)
+            except Exception:  # noqa: BLE001 - clean-up must not hide the cause
+                pass
+        raise
     chosen = next((n for n in names if contract.LABEL_NOTEBOOK in engine.image_labels(n)), names[0])
     emit(on_event, Event(Phase.RUN, "log", f"loaded {', '.join(names)}"))
     return chosen
