@@ -307,6 +307,17 @@ class Options:
             from .engine.refs import check_reference
 
             check_reference(self.registry, "--registry")
+        if self.backend == "swarm" and not self.registry:
+            raise InputError(
+                "--backend swarm needs --registry HOST/REPO, a registry every swarm node "
+                "can pull from (on one machine, a registry on 127.0.0.1 will do: "
+                "`docker-registry serve CONFIG` or `docker run -d -p 127.0.0.1:5000:5000 "
+                "registry:2`, then --registry 127.0.0.1:5000/NAME)")
+        if (self.backend == "kubernetes" or self.emit is not None) and not (
+                self.registry or self.image):
+            raise InputError(f"{'--emit' if self.emit else '--backend kubernetes'} needs "
+                             "--registry HOST/REPO (the image is pushed there for the "
+                             "cluster's nodes) or --image REF they can pull")
         if self.emit is not None and self.backend == "swarm":
             raise InputError("--emit writes Kubernetes and Slurm files; it does not go with "
                              "--backend swarm")

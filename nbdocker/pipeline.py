@@ -356,9 +356,6 @@ def sweep(notebook: Optional[PathLike] = None, options: Optional[Options] = None
     options = _options(options, changes)
     if notebook is None and not options.image:
         raise InputError("give a NOTEBOOK, or --image IMG to sweep the notebook baked into it")
-    if options.emit and not (options.registry or options.image):
-        raise InputError("--emit needs --registry HOST/REPO (the image is pushed there for "
-                         "the cluster's nodes) or --image REF they can pull")
     path: Optional[Path] = None
     if notebook is not None:
         path, spec = _resolve(notebook, spec)
@@ -373,7 +370,7 @@ def sweep(notebook: Optional[PathLike] = None, options: Optional[Options] = None
     planned = plan_sweep(name, source, out=out, grid=options.grid,
                          values=options.sweep_parameters, seeds=options.seeds,
                          collect=options.collect, resume=options.resume,
-                         send_source=path is not None)
+                         send_source=path is not None, check_out=not options.emit)
     if options.emit or options.backend == "kubernetes":
         # Kubernetes needs an engine only to build and push.
         if options.registry or not options.image:

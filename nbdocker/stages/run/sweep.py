@@ -126,16 +126,18 @@ def image_notebook(engine: ContainerEngine, image: str) -> Tuple[str, Mapping[st
 def plan_sweep(notebook_name: str, source: Mapping[str, Any], *, out: Path,
                grid: Optional[Grid] = None, values: Mapping[str, Sequence[Any]] = {},
                seeds: Optional[int] = None, collect: Sequence[str] = (),
-               resume: bool = False, send_source: bool = True) -> SweepPlan:
+               resume: bool = False, send_source: bool = True,
+               check_out: bool = True) -> SweepPlan:
     """The parameter sets, checked against the notebook's ``parameters`` cell, and what
-    ``out`` already holds. Every mistake here is an :class:`InputError` (exit 2)."""
+    ``out`` already holds (unless ``check_out`` is False: ``--emit`` runs nothing).
+    Every mistake here is an :class:`InputError` (exit 2)."""
     import nbformat
 
     nb = nbformat.from_dict(json.loads(json.dumps(source)))
     names = parameter_names(nb, notebook_name)
     sets = check_sets(expand(grid, values, seeds), names, notebook_name)
     runs = tuple(RunSpec(i, s) for i, s in enumerate(sets))
-    kept = _previous(out, notebook_name, runs, resume)
+    kept = _previous(out, notebook_name, runs, resume) if check_out else {}
     todo = tuple(r for r in runs if r.index not in kept)
     for cell in nb.cells:   # the runner clears them anyway: keep the payload small
         if cell.get("cell_type") == "code":

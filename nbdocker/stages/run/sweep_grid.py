@@ -28,12 +28,12 @@ from ...exceptions import InputError
 from ... import contract
 from .parameters import _yaml_load, check_parameters, parse_value
 
-__all__ = ["parameter_names", "parse_values", "parse_values_pair", "load_grid", "expand",
-           "check_sets", "run_file_name"]
+__all__ = ["parameter_names", "parse_values", "parse_values_pair", "values_of_parameters",
+           "load_grid", "expand", "check_sets", "run_file_name"]
 
 Grid = Union[str, Path, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]|\.{2,}")   # ".." never survives
 _NAME_LIMIT = 80   # characters of parameters in a file name (the index keeps names unique)
 
 
@@ -96,6 +96,14 @@ def parse_values(text: str) -> Tuple[Any, ...]:
             current.append(char)
     pieces.append("".join(current))
     return tuple(parse_value(piece) for piece in pieces)
+
+
+def values_of_parameters(parameters: Mapping[str, Any]) -> Dict[str, Tuple[Any, ...]]:
+    """``-p NAME V1,V2`` read as ``run`` reads it (one value each) → the values to try:
+    a string is split like :func:`parse_values` (``run``'s typing leaves such text a
+    string), any other value is the only one (``%dockerize --sweep`` shares run's -p)."""
+    return {name: parse_values(value) if isinstance(value, str) else (value,)
+            for name, value in parameters.items()}
 
 
 def parse_values_pair(pair: Sequence[str]) -> Tuple[str, Tuple[Any, ...]]:
@@ -194,6 +202,6 @@ def run_file_name(index: int, parameters: Mapping[str, Any], width: int) -> str:
     """``0003-alpha=0.5-seed=2.ipynb``: the index (zero-padded to ``width``), then the
     parameters, reduced to characters safe in any file system."""
     text = "-".join(f"{name}={_text(value)}" for name, value in parameters.items())
-    text = _UNSAFE.sub("_", text).strip("._-")[:_NAME_LIMIT].rstrip("._-")
+    text = re.sub("_+", "_", _UNSAFE.sub("_", text)).strip("._-")[:_NAME_LIMIT].rstrip("._-")
     stem = f"{index:0{width}d}" + (f"-{text}" if text else "")
     return stem + ".ipynb"

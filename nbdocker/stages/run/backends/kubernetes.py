@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -126,9 +127,11 @@ class KubernetesBackend(SweepBackend):
     def check(self) -> None:
         """The client is installed and a kubeconfig names a cluster."""
         kubernetes = _client_module()
+        # As kubectl reads it now (the client reads $KUBECONFIG once, at its import).
+        config = os.environ.get("KUBECONFIG") or "~/.kube/config"
         try:
-            contexts, active = kubernetes.config.list_kube_config_contexts()
-            self.api = kubernetes.config.new_client_from_config()
+            _, active = kubernetes.config.list_kube_config_contexts(config_file=config)
+            self.api = kubernetes.config.new_client_from_config(config_file=config)
         except (kubernetes.config.ConfigException, OSError) as exc:
             raise InputError(f"--backend kubernetes needs a kubeconfig (~/.kube/config or "
                              f"KUBECONFIG) naming a cluster ({exc}); to submit the sweep "
@@ -196,10 +199,12 @@ class KubernetesBackend(SweepBackend):
                     continue
                 seen.add(pod.metadata.uid)
                 stream = TaskStream()
+                # Raw bytes: the client would otherwise try to read a log as JSON.
                 log = self._call(f"read the log of pod {pod.metadata.name}",
                                  core.read_namespaced_pod_log, pod.metadata.name,
-                                 self.namespace, container=CONTAINER)
-                for line in str(log or "").splitlines():
+                                 self.namespace, container=CONTAINER,
+                                 _preload_content=False)
+                for line in log.data.decode("utf-8", "replace").splitlines():
                     stream.feed(line)
                 if not stream.complete:
                     failures[slot] = failures.get(slot, 0) + 1

@@ -68,9 +68,12 @@ class LocalBackend(SweepBackend):
                                   thread_name_prefix="nbdocker-sweep")
         futures: List["Future[None]"] = [pool.submit(one, spec) for spec in job.runs]
         try:
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in done:
-                future.result()   # a bug in a worker surfaces here
+            pending = futures
+            while pending:   # with a timeout: a pending Ctrl-C is seen within _POLL
+                done, not_done = wait(pending, timeout=_POLL, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    future.result()   # a bug in a worker surfaces here
+                pending = list(not_done)
         finally:
             stop.set()
             for future in futures:

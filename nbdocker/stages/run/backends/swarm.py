@@ -79,13 +79,7 @@ class SwarmBackend(SweepBackend):
         self.registry = registry
 
     def check(self) -> None:
-        """A registry is named and the engine is a swarm manager."""
-        if not self.registry:
-            raise InputError(
-                "--backend swarm needs --registry HOST/REPO, a registry every swarm node "
-                "can pull from (on one machine, a registry on 127.0.0.1 will do: "
-                "`docker-registry serve CONFIG` or `docker run -d -p 127.0.0.1:5000:5000 "
-                "registry:2`, then --registry 127.0.0.1:5000/NAME)")
+        """The engine is a swarm manager (``--registry`` is checked with the options)."""
         swarm = self._call("docker info", self.client.info).get("Swarm") or {}
         state = swarm.get("LocalNodeState") or "inactive"
         if state != "active":
