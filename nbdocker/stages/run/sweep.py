@@ -257,7 +257,8 @@ class _Results:
         """results.json and results.csv, atomically (after every finished run)."""
         outcome = self.outcome(0.0)
         atomic_write_text(self.plan.out / RESULTS_JSON,
-                          json.dumps(outcome.to_dict(), indent=2, sort_keys=True) + "\n")
+                          json.dumps(outcome.to_dict(), indent=2, sort_keys=True,
+                                     ensure_ascii=False) + "\n")
         atomic_write_text(self.plan.out / RESULTS_CSV, _csv(outcome))
 
 
@@ -270,7 +271,8 @@ def _with_notebook(row: SweepRun, name: str) -> SweepRun:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True,
+                                                           ensure_ascii=False)
 
 
 def _csv(outcome: SweepOutcome) -> str:

@@ -33,7 +33,7 @@ __all__ = ["parameter_names", "parse_values", "parse_values_pair", "values_of_pa
 
 Grid = Union[str, Path, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]|\.{2,}")   # ".." never survives
+_UNSAFE = re.compile(r"[^\w.=+-]|\.{2,}")   # letters and digits of any script; ".." never
 _NAME_LIMIT = 80   # characters of parameters in a file name (the index keeps names unique)
 
 
@@ -195,7 +195,8 @@ def check_sets(sets: Sequence[Mapping[str, Any]], names: Sequence[str],
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True,
+                                                           ensure_ascii=False)
 
 
 def run_file_name(index: int, parameters: Mapping[str, Any], width: int) -> str:

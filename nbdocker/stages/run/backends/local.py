@@ -11,11 +11,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from typing import List
+from typing import List, Optional
 
 from .... import contract
 from ....engine.base import ContainerEngine
-from ....exceptions import EngineError
+from ....events import EventHandler
+from ....exceptions import EngineError, ImageNotFound
 from ..execute import _TIMEOUT_GRACE
 from ..sweep_task import RunSpec, SweepJob, TaskEnd, TaskStream, task_command
 from .base import SweepBackend, TaskSink
@@ -32,6 +33,13 @@ class LocalBackend(SweepBackend):
 
     def __init__(self, engine: ContainerEngine) -> None:
         self.engine = engine
+
+    def publish(self, image: str, on_event: Optional[EventHandler] = None) -> str:
+        """``image`` as it is, once it is known to be on the engine."""
+        if self.engine.image_id(image) is None:
+            raise ImageNotFound(f"image not found: {image} (build it first, or name a "
+                                "local image)")
+        return image
 
     def default_concurrency(self) -> int:
         """The engine host's CPU count."""
