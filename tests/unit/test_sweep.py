@@ -1,7 +1,7 @@
 """Sweeps with the shipped FakeEngine running each container's command as a local process
 (the real runner, a real kernel), plus the runner's --collect and task mode directly.
 The same paths run on the real engine, Swarm and the Kubernetes stub in
-tests/integration/test_sweep.py."""
+tests/integration/test_sweep_engine.py."""
 from __future__ import annotations
 
 import _thread

@@ -5,7 +5,7 @@
 * Submission and collection run through the official ``kubernetes`` client against
   tests/_kube_stub.py, an HTTP server answering like the API server (so the client
   parses real responses into its own models); its pods here run the pod's command with
-  this interpreter. tests/integration/test_sweep.py runs them as real containers.
+  this interpreter. tests/integration/test_sweep_engine.py runs them as real containers.
 """
 from __future__ import annotations
 
