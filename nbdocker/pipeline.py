@@ -365,7 +365,9 @@ def sweep(notebook: Optional[PathLike] = None, options: Optional[Options] = None
         assert options.image is not None
         engine = engine or _default_engine()
         name, source = image_notebook(engine, options.image)
-    folder = path.parent if path is not None else Path.cwd()
+    # Results go beside the notebook; never into a bundle or an image's notebook.
+    folder = path.parent if path is not None and not Path(str(notebook)).is_dir() \
+        else Path.cwd()
     out = Path(options.out) if options.out else folder / f"{Path(name).stem}.sweep"
     planned = plan_sweep(name, source, out=out, grid=options.grid,
                          values=options.sweep_parameters, seeds=options.seeds,

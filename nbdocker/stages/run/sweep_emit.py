@@ -35,8 +35,11 @@ def slurm_script(job: SweepJob, payload: str = "sweep.json") -> str:
                   "--output=logs/%a.log"]
     if job.limits.cpus:
         directives.append(f"--cpus-per-task={int(math.ceil(job.limits.cpus))}")
-    if job.limits.memory:
-        directives.append(f"--mem={job.limits.memory.upper()}")
+    if job.limits.memory:   # Slurm wants whole mebibytes
+        import docker.utils
+
+        mib = math.ceil(docker.utils.parse_bytes(job.limits.memory) / 2 ** 20)
+        directives.append(f"--mem={mib}M")
     if job.limits.timeout:
         directives.append(f"--time={int(math.ceil(job.limits.timeout / 60)) + 1}")
     lines = [

@@ -47,6 +47,7 @@ __all__ = ["SwarmBackend"]
 _ATTEMPTS = 3            # tasks without a record before a run counts as failed
 _POLL = 0.5              # seconds between task listings
 _REREADS = 10            # times a complete task's log is read again for its record
+_MAX_CONFIG = 500 * 1024  # what a Swarm config may hold
 _STUCK = 120.0           # seconds of nothing but unschedulable tasks before giving up
 _GONE = 60.0             # seconds to wait for the service's containers to disappear
 _TERMINAL = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
@@ -110,8 +111,13 @@ class SwarmBackend(SweepBackend):
         """See :meth:`SweepBackend.execute`."""
         service: Optional[str] = None
         network: Optional[str] = None
+        payload = job.payload()
+        if len(payload) > _MAX_CONFIG:
+            raise InputError(f"the sweep's payload (the notebook without outputs and every "
+                             f"parameter set) is {len(payload) // 1024} KiB; a Swarm config "
+                             f"holds at most {_MAX_CONFIG // 1024} KiB: split the sweep")
         config = self._call("create the sweep's config", self.client.api.create_config,
-                            job.name, job.payload(), labels=job.labels)["ID"]
+                            job.name, payload, labels=job.labels)["ID"]
         try:
             targets: List[Any] = []
             if job.limits.network == "none":
