@@ -144,7 +144,9 @@ def test_file_names_are_safe_and_unique_by_index() -> None:
     ({"collect": ["not a name"]}, "not a valid Python identifier"),
     ({"backend": "slurm"}, "--backend must be one of local, swarm, kubernetes"),
     ({"registry": "Bad Host/x"}, "--registry: not a valid image reference"),
-    ({"emit": "out", "backend": "swarm"}, "does not go with --backend swarm"),
+    ({"emit": "out", "backend": "swarm", "registry": "127.0.0.1:5000/x"},
+     "does not go with --backend swarm"),
+    ({"backend": "kubernetes"}, "--backend kubernetes needs --registry HOST/REPO"),
     ({"sweep_parameters": {"1x": [1]}}, "not a valid Python identifier"),
     ({"sweep_parameters": {"x": [object()]}}, "unsupported value type"),
 ])
