@@ -6,6 +6,7 @@ Public API (everything else is private and may change)::
     text   = nbdocker.dockerfile(spec)                   # deterministic Dockerfile
     built  = nbdocker.build("analysis.ipynb")            # BuildOutcome (tag, image id)
     result = nbdocker.run("analysis.ipynb", parameters={"alpha": 0.2})
+    table  = nbdocker.sweep("analysis.ipynb", grid={"alpha": [0.1, 0.2]}, seeds=3)
     check  = nbdocker.verify("analysis.ipynb")           # .report.reproduced
     path   = nbdocker.export("analysis.ipynb", "share/") # rebuildable bundle
 
@@ -36,13 +37,16 @@ from .exceptions import (
 )
 from .options import Options
 from .pipeline import (BuildOutcome, Plan, PushOutcome, VerifyOutcome, build, capture, dockerfile,
-                       ensure_image, export, load_image, plan, push, run, save_image, verify)
+                       ensure_image, export, load_image, plan, push, run, save_image, sweep,
+                       verify)
 from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirement, Unresolved
 
 if _TYPE_CHECKING:
     from .engine.fake import FakeEngine
     from .stages.capture.live import LiveKernel
     from .stages.run.execute import FailedCell, RunOutcome
+    from .stages.run.sweep import SweepOutcome
+    from .stages.run.sweep_task import SweepRun
     from .stages.verify.compare import CellResult, ReproductionReport
 
 # Public names whose modules are not needed to import nbdocker (nbformat, the compare
@@ -53,6 +57,8 @@ _LAZY = {
     "LiveKernel": "nbdocker.stages.capture.live",
     "RunOutcome": "nbdocker.stages.run.execute",
     "FailedCell": "nbdocker.stages.run.execute",
+    "SweepOutcome": "nbdocker.stages.run.sweep",
+    "SweepRun": "nbdocker.stages.run.sweep_task",
     "ReproductionReport": "nbdocker.stages.verify.compare",
     "CellResult": "nbdocker.stages.verify.compare",
 }
@@ -94,8 +100,9 @@ __all__ = [
     "load_ipython_extension", "unload_ipython_extension",
     # pipeline
     "Options", "capture", "plan", "dockerfile", "build", "ensure_image", "run", "verify",
-    "export", "push", "save_image", "load_image",
+    "sweep", "export", "push", "save_image", "load_image",
     "Plan", "BuildOutcome", "VerifyOutcome", "PushOutcome", "RunOutcome", "FailedCell",
+    "SweepOutcome", "SweepRun",
     "ReproductionReport", "CellResult", "LiveKernel",
     # data
     "EnvironmentSpec", "PythonInfo", "PlatformInfo", "Requirement", "Unresolved", "FileEntry",

@@ -14,7 +14,8 @@ __all__ = [
     "LABEL_BASE_NAME", "LABEL_BASE_DIGEST",
     "PARAMETERS_TAG", "INJECTED_TAG", "SKIP_EXECUTION_TAG", "SKIP_COMPARE_TAG",
     "RAISES_EXCEPTION_TAG",
-    "EVENT_PREFIX",
+    "EVENT_PREFIX", "COLLECT_PREFIX", "OUTPUT_CHUNK",
+    "LABEL_SWEEP", "SWEEP_DIR", "SWEEP_FILE", "SWEEP_PAYLOAD_NAME",
     "EXIT_OK", "EXIT_INPUT", "EXIT_CELL_ERROR", "EXIT_CELL_TIMEOUT", "EXIT_TIMEOUT",
     "EXIT_KERNEL_DIED", "EXIT_KERNEL_START",
 ]
@@ -47,6 +48,18 @@ RAISES_EXCEPTION_TAG = "raises-exception"      # nbclient: may raise
 
 # -- the runner's protocol ------------------------------------------------------------
 EVENT_PREFIX = "@@nbdocker "   # a stdout line starting so is a JSON progress event
+# The hidden last cell of a run with --collect prints one line starting so (in the
+# kernel, not on the runner's stdout); the runner removes that cell from the output.
+COLLECT_PREFIX = "@@nbdocker-collect "
+# A sweep task writes the executed notebook to its log stream in base64 lines of at most
+# this many characters: well under the 16 KiB at which Docker's log drivers split lines.
+OUTPUT_CHUNK = 4000
+
+# -- sweeps (the runner's task mode: ``nbdocker_runner.py --task FILE``) ---------------
+LABEL_SWEEP = "io.nbdocker.sweep"        # on every container, service, job and pod of a sweep
+SWEEP_DIR = "/opt/nbdocker-sweep"        # cluster backends mount the sweep's payload here
+SWEEP_FILE = "sweep.json"                # ... as this file (a Swarm config, a ConfigMap key)
+SWEEP_PAYLOAD_NAME = ".nbdocker-sweep.json"  # local runs: copied into WORKDIR, removed once read
 # Exit codes, clear of 1 (an uncaught traceback) and 2 (argparse usage errors), so the
 # host can tell "the runner itself broke" from "the notebook failed".
 EXIT_OK = 0

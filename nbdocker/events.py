@@ -26,6 +26,7 @@ class Phase(str, enum.Enum):
     COMPARE = "compare"
     EXPORT = "export"
     PUSH = "push"
+    SWEEP = "sweep"
 
 
 @dataclass(frozen=True)

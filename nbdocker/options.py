@@ -21,17 +21,21 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, 
 from .exceptions import InputError
 
 __all__ = ["Options", "Flag", "COMMANDS", "add_arguments", "from_namespace", "flags_of",
-           "NETWORKS", "parse_seconds", "parse_cpus", "parse_memory"]
+           "NETWORKS", "BACKENDS", "parse_seconds", "parse_cpus", "parse_memory",
+           "parse_count"]
 
 # The commands whose options live here (capture-only commands have no run options...).
-COMMANDS: Tuple[str, ...] = ("capture", "dockerfile", "build", "run", "verify", "export",
-                             "push")
+COMMANDS: Tuple[str, ...] = ("capture", "dockerfile", "build", "run", "verify", "sweep",
+                             "export", "push")
 _CAPTURING = frozenset(COMMANDS)
-_IMAGING = frozenset({"dockerfile", "build", "run", "verify", "export", "push"})
-_BUILDING = frozenset({"build", "run", "verify", "push"})
+_IMAGING = frozenset({"dockerfile", "build", "run", "verify", "sweep", "export", "push"})
+_BUILDING = frozenset({"build", "run", "verify", "sweep", "push"})
 _RUNNING = frozenset({"run", "verify"})
+_LIMITED = _RUNNING | {"sweep"}      # the run options every container of a sweep gets too
 _VERIFYING = frozenset({"verify"})
+_SWEEPING = frozenset({"sweep"})
 NETWORKS = ("none", "bridge", "host")
+BACKENDS = ("local", "swarm", "kubernetes")
 _MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _MIN_MEMORY = 6 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -102,11 +106,28 @@ def parse_memory(text: Any, option: str = "--memory") -> str:
     return value.lower()
 
 
+def parse_count(text: Any, option: str) -> int:
+    """A positive whole number (``-j 4``, ``--seeds 10``); :class:`InputError` else."""
+    try:
+        value = int(str(text).strip()) if not isinstance(text, int) else text
+    except ValueError:
+        raise InputError(f"{option} must be a whole number, not {text!r}") from None
+    if isinstance(value, bool) or value < 1:
+        raise InputError(f"{option} must be at least 1, not {text!r}")
+    return value
+
+
 def _parse_parameter_pair(pair: Sequence[str]) -> Tuple[str, Any]:
     from .stages.run.parameters import parse_parameter_pairs
 
     ((name, value),) = parse_parameter_pairs([pair]).items()
     return name, value
+
+
+def _parse_values_pair(pair: Sequence[str]) -> Tuple[str, Tuple[Any, ...]]:
+    from .stages.run.sweep_grid import parse_values_pair
+
+    return parse_values_pair(pair)
 
 
 @dataclass(frozen=True)
@@ -151,7 +172,7 @@ class Options:
              "REGISTRY/REPO@sha256:... before the tag")
     # -- run -----------------------------------------------------------------------
     image: Optional[str] = _opt(
-        None, "--image", metavar="IMG", commands=frozenset({"run"}),
+        None, "--image", metavar="IMG", commands=frozenset({"run", "sweep"}),
         help="run in this image instead of building one (without a notebook: the "
              "notebook baked into it)")
     image_tar: Optional[str] = _opt(
@@ -170,21 +191,21 @@ class Options:
         help="where the executed notebook goes (default: <notebook>.nbdocker.ipynb beside "
              "it; never the original)")
     timeout: Optional[float] = _opt(
-        None, "--timeout", metavar="S", commands=_RUNNING, panel=True,
+        None, "--timeout", metavar="S", commands=_LIMITED, panel=True,
         parse=lambda text: parse_seconds(text, "--timeout"),
         help="stop the whole run after S seconds")
     cell_timeout: Optional[float] = _opt(
-        None, "--cell-timeout", metavar="S", commands=_RUNNING, panel=True,
+        None, "--cell-timeout", metavar="S", commands=_LIMITED, panel=True,
         parse=lambda text: parse_seconds(text, "--cell-timeout"),
         help="stop when one cell runs longer than S seconds")
     network: Optional[str] = _opt(
-        None, "--network", choices=NETWORKS, commands=_RUNNING, panel=True,
+        None, "--network", choices=NETWORKS, commands=_LIMITED, panel=True,
         help="container network; 'none' cuts it off")
     memory: Optional[str] = _opt(
-        None, "--memory", metavar="M", commands=_RUNNING, panel=True, parse=parse_memory,
+        None, "--memory", metavar="M", commands=_LIMITED, panel=True, parse=parse_memory,
         help="memory limit, e.g. 512m or 2g")
     cpus: Optional[float] = _opt(
-        None, "--cpus", metavar="N", commands=_RUNNING, panel=True, parse=parse_cpus,
+        None, "--cpus", metavar="N", commands=_LIMITED, panel=True, parse=parse_cpus,
         help="CPU limit, e.g. 1.5")
     disk: Optional[str] = _opt(
         None, "--disk", metavar="SIZE", commands=_RUNNING, parse=lambda t: parse_memory(t, "--disk"),
@@ -203,6 +224,48 @@ class Options:
         None, "--expect-digest", metavar="sha256:HEX", commands=_CAPTURING,
         help="with a bundle: refuse it unless its digest (printed by `nbdocker export`) is "
              "this one")
+    # -- sweep ---------------------------------------------------------------------
+    sweep_parameters: Mapping[str, Tuple[Any, ...]] = field(
+        default_factory=dict, metadata={"flag": Flag(
+            ("-p", "--parameter"), "a parameter and the values to try, comma-separated "
+            "(\\, is a literal comma), each typed like -p of run; repeatable: the sweep "
+            "runs every combination", _SWEEPING, metavar="NAME V1,V2,...",
+            action="append", parse=_parse_values_pair)})
+    grid: Any = _opt(
+        None, "--grid", metavar="FILE", commands=_SWEEPING,
+        help="parameter sets from a .yaml or .json file: a list of NAME: VALUE mappings "
+             "(run as given) or a mapping of NAME: [values] (every combination)")
+    seeds: Optional[int] = _opt(
+        None, "--seeds", metavar="N", commands=_SWEEPING,
+        parse=lambda text: parse_count(text, "--seeds"),
+        help="shorthand for a parameter `seed` taking 0, 1, ..., N-1")
+    jobs: Optional[int] = _opt(
+        None, "--jobs", "-j", metavar="N", commands=_SWEEPING,
+        parse=lambda text: parse_count(text, "--jobs"),
+        help="runs at once (default: the engine's CPU count; Swarm: the nodes' CPUs; "
+             "Kubernetes: all, as the cluster schedules them)")
+    out: Optional[str] = _opt(
+        None, "--out", metavar="DIR", commands=_SWEEPING,
+        help="results folder: executed notebooks, results.csv, results.json (default: "
+             "<notebook>.sweep beside the notebook)")
+    collect: Tuple[str, ...] = _opt(
+        (), "--collect", metavar="NAME", action="append", commands=_SWEEPING,
+        help="record this variable's value after each run (JSON where it can be, else "
+             "its repr); repeatable")
+    resume: bool = _opt(
+        False, "--resume", action="store_true", commands=_SWEEPING,
+        help="run only what is not yet complete in --out")
+    backend: str = _opt(
+        "local", "--backend", choices=BACKENDS, commands=_SWEEPING,
+        help="where the runs go: this engine (default), a Docker Swarm replicated job, a "
+             "Kubernetes Indexed Job")
+    registry: Optional[str] = _opt(
+        None, "--registry", metavar="HOST/REPO", commands=_SWEEPING,
+        help="swarm, kubernetes: push the image here for the nodes to pull")
+    emit: Optional[str] = _opt(
+        None, "--emit", metavar="DIR", commands=_SWEEPING,
+        help="write the Kubernetes manifests and a Slurm array script to DIR instead of "
+             "running")
     # -- compare -------------------------------------------------------------------
     strict_images: bool = _opt(
         False, "--strict-images", action="store_true", commands=_VERIFYING, panel=True,
@@ -256,6 +319,46 @@ class Options:
         merged = parse_yaml_parameters(self.parameters_yaml) if self.parameters_yaml else {}
         merged.update(check_parameters(self.parameters))
         check(self, "parameters", merged)
+        self._check_sweep()
+
+    def _check_sweep(self) -> None:
+        from .stages.run.parameters import check_parameters
+
+        check = object.__setattr__
+        values = {name: tuple(v) if isinstance(v, (list, tuple)) else (v,)
+                  for name, v in dict(self.sweep_parameters).items()}
+        for name, choices in values.items():
+            check_parameters({name: list(choices)})
+        check(self, "sweep_parameters", values)
+        for name in ("seeds", "jobs"):
+            if getattr(self, name) is not None:
+                check(self, name, parse_count(getattr(self, name), f"--{name}"))
+        check(self, "collect", tuple(self.collect))
+        for name in self.collect:
+            check_parameters({name: None})   # a variable name: an identifier
+        if self.backend not in BACKENDS:
+            raise InputError(f"--backend must be one of {', '.join(BACKENDS)}, "
+                             f"not {self.backend!r}")
+        if self.registry is not None:
+            from .engine.refs import check_reference
+
+            check_reference(self.registry, "--registry")
+        if self.backend == "swarm" and not self.registry:
+            raise InputError(
+                "--backend swarm needs --registry HOST/REPO, a registry every swarm node "
+                "can pull from (on one machine, a registry on 127.0.0.1 will do: "
+                "`docker-registry serve CONFIG` or `docker run -d -p 127.0.0.1:5000:5000 "
+                "registry:2`, then --registry 127.0.0.1:5000/NAME)")
+        if (self.backend == "kubernetes" or self.emit is not None) and not (
+                self.registry or self.image):
+            raise InputError(f"{'--emit' if self.emit else '--backend kubernetes'} needs "
+                             "--registry HOST/REPO (the image is pushed there for the "
+                             "cluster's nodes) or --image REF they can pull")
+        if self.emit is not None and self.backend == "swarm":
+            raise InputError("--emit writes Kubernetes and Slurm files; it does not go with "
+                             "--backend swarm")
+        if self.emit is not None and self.resume:
+            raise InputError("--emit runs nothing, so --resume has nothing to skip")
 
     def replace(self, **changes: Any) -> "Options":
         """A copy with some fields changed (checked like a new one)."""
@@ -275,10 +378,16 @@ def flags_of(command: str) -> Iterator[Tuple[str, Flag]]:
 def add_arguments(parser: argparse.ArgumentParser, commands: Iterable[str]) -> None:
     """Add to ``parser`` every option any of ``commands`` takes (once each)."""
     wanted = set(commands)
+    taken: set = set()
     for f in fields(Options):
         flag = f.metadata.get("flag")
         if flag is None or not wanted & flag.commands:
             continue
+        if taken & set(flag.flags):
+            # Two commands spell different options alike (-p of run and of sweep): the
+            # first field keeps the spelling; the caller maps it (see the magic).
+            continue
+        taken |= set(flag.flags)
         kwargs: Dict[str, Any] = {"dest": f.name, "help": flag.help, "action": flag.action}
         if flag.action == "store_true":
             kwargs["default"] = False
@@ -307,7 +416,7 @@ def from_namespace(namespace: argparse.Namespace, **extra: Any) -> Options:
             continue
         if flag.parse is not None:
             raw = ([flag.parse(v) for v in raw] if isinstance(raw, list) else flag.parse(raw))
-        if f.name == "parameters":
+        if f.name in ("parameters", "sweep_parameters"):
             values[f.name] = dict(raw)   # later -p wins, as in papermill
         elif isinstance(raw, list):
             values[f.name] = tuple(raw)

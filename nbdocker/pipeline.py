@@ -31,10 +31,11 @@ from .spec import EnvironmentSpec
 if TYPE_CHECKING:  # the stages load lazily: capturing needs neither docker-py nor nbclient
     from .stages.capture.live import LiveKernel
     from .stages.run.execute import RunOutcome
+    from .stages.run.sweep import SweepOutcome
     from .stages.verify.compare import ReproductionReport
 
 __all__ = ["Plan", "BuildOutcome", "PushOutcome", "VerifyOutcome", "capture", "plan",
-           "dockerfile", "build", "ensure_image", "run", "verify", "export", "push",
+           "dockerfile", "build", "ensure_image", "run", "verify", "sweep", "export", "push",
            "save_image", "load_image", "ACTIONS"]
 
 PathLike = Union[str, Path]
@@ -338,6 +339,83 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
     return VerifyOutcome(build=built, run=outcome, report=report)
 
 
+def sweep(notebook: Optional[PathLike] = None, options: Optional[Options] = None, *,
+          spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
+          engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+          **changes: Any) -> "SweepOutcome":
+    """Run the notebook once per parameter set, each run in a container of its own.
+
+    The sets are every combination of ``options.sweep_parameters`` (``-p NAME
+    V1,V2,...``), ``options.grid`` (a .yaml/.json file, or the data itself) and
+    ``options.seeds``; names the notebook's ``parameters`` cell does not set, and values
+    that cannot be injected, are an :class:`InputError` before anything is built. The
+    image is built once (``ensure_image``; or ``options.image``), then ``options.backend``
+    runs the sets, ``options.jobs`` at a time, each with the run options (timeouts,
+    memory, CPUs, network). Executed notebooks, ``results.csv`` and ``results.json`` go
+    to ``options.out``, after every run. ``options.emit`` writes Kubernetes and Slurm
+    files instead of running. See :mod:`nbdocker.stages.run.sweep`.
+
+    Returns a :class:`~nbdocker.stages.run.sweep.SweepOutcome` (``.ok``, ``.failed``,
+    ``.runs``); Ctrl-C raises :class:`~nbdocker.exceptions.RunInterrupted` once every
+    container of the sweep is removed, leaving the complete results in place.
+    """
+    from .stages.run.backends import get_backend
+    from .stages.run.sweep import (SweepOutcome, execute_sweep, image_notebook, make_job,
+                                   plan_sweep)
+
+    options = _options(options, changes)
+    if notebook is None and not options.image:
+        raise InputError("give a NOTEBOOK, or --image IMG to sweep the notebook baked into it")
+    path: Optional[Path] = None
+    if notebook is not None:
+        path, spec = _resolve(notebook, spec, options)
+        source, _, name = _container_notebook(path, None)
+        assert name is not None
+    else:
+        assert options.image is not None
+        engine = engine or _default_engine()
+        name, source = image_notebook(engine, options.image)
+    # Results go beside the notebook; never into a bundle or an image's notebook.
+    folder = path.parent if path is not None and not Path(str(notebook)).is_dir() \
+        else Path.cwd()
+    out = Path(options.out) if options.out else folder / f"{Path(name).stem}.sweep"
+    planned = plan_sweep(name, source, out=out, grid=options.grid,
+                         values=options.sweep_parameters, seeds=options.seeds,
+                         collect=options.collect, resume=options.resume,
+                         send_source=path is not None, check_out=not options.emit)
+    if options.emit or options.backend == "kubernetes":
+        # Kubernetes needs an engine only to build and push.
+        if options.registry or not options.image:
+            engine = engine or _default_engine()
+    else:
+        engine = engine or _default_engine()
+    backend = get_backend("kubernetes" if options.emit else options.backend, engine,
+                          registry=options.registry)
+    if not options.emit:
+        backend.check()   # a missing swarm, registry or kubeconfig: said before building
+    image = options.image
+    if image is None:
+        assert path is not None and engine is not None
+        image = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
+                             on_event=on_event).tag
+    ref = backend.publish(image, on_event)
+    if options.emit:
+        from .stages.run.sweep_emit import emit_sweep
+
+        job = make_job(planned, ref, limits=_limits(options),
+                       cell_timeout=options.cell_timeout,
+                       concurrency=options.jobs or backend.default_concurrency())
+        written = emit_sweep(job, Path(options.emit))
+        emit(on_event, Event(Phase.SWEEP, "done", f"wrote {len(written)} files to "
+                             f"{options.emit}", data={"files": [str(p) for p in written]}))
+        return SweepOutcome(runs=(), out=Path(options.emit), image=ref, backend="emit",
+                            notebook=name, parameters=planned.names,
+                            collect=planned.collect, emitted=tuple(written))
+    return execute_sweep(planned, backend, ref, limits=_limits(options),
+                         cell_timeout=options.cell_timeout, concurrency=options.jobs,
+                         on_event=on_event)
+
+
 # -- share ---------------------------------------------------------------------------
 
 def export(notebook: PathLike, to: PathLike, options: Optional[Options] = None, *,
@@ -402,7 +480,7 @@ def load_image(path: PathLike, *, engine: Optional[ContainerEngine] = None,
 
 # What the magic and the panel can do, by the name they give it.
 ACTIONS: Dict[str, Callable[..., Any]] = {"dry-run": plan, "build": build, "run": run,
-                                          "verify": verify}
+                                          "verify": verify, "sweep": sweep}
 
 
 # -- helpers -----------------------------------------------------------------------------

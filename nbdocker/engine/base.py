@@ -96,12 +96,13 @@ class ContainerEngine(abc.ABC):
     def run(self, image: str, command: Sequence[str], *,
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
-            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
-        """Create a container from ``image``, copy ``files_in`` (relative paths) into
-        ``workdir`` through the archive API (no bind mounts), start ``command``, call
-        ``on_line`` with each output line as it comes, wait (stopping it after
-        ``limits.timeout``), fetch ``files_out`` (relative to ``workdir``) and remove
-        the container, also on error and on KeyboardInterrupt."""
+            on_line: Optional[Callable[[str], None]] = None,
+            labels: Mapping[str, str] = {}) -> ContainerResult:
+        """Create a container from ``image`` (carrying ``labels``), copy ``files_in``
+        (relative paths) into ``workdir`` through the archive API (no bind mounts),
+        start ``command``, call ``on_line`` with each output line as it comes, wait
+        (stopping it after ``limits.timeout``), fetch ``files_out`` (relative to
+        ``workdir``) and remove the container, also on error and on KeyboardInterrupt."""
 
     def check_limits(self, limits: ContainerLimits) -> None:
         """Raise :class:`~nbdocker.exceptions.InputError` when this engine cannot apply
@@ -111,6 +112,16 @@ class ContainerEngine(abc.ABC):
     @abc.abstractmethod
     def list_containers(self) -> List[str]:
         """Ids of all containers, running or not (tests use it to prove no leaks)."""
+
+    @abc.abstractmethod
+    def remove_containers(self, labels: Mapping[str, str]) -> int:
+        """Stop and remove every container carrying all of ``labels`` (running or not);
+        how many there were. Another thread's :meth:`run` of such a container then
+        returns or raises ``EngineError`` promptly (how a sweep is cancelled)."""
+
+    @abc.abstractmethod
+    def cpu_count(self) -> int:
+        """How many CPUs the engine's host has (a sweep's default concurrency)."""
 
     # Sharing (bundles, tarballs, registries) ------------------------------------
     @abc.abstractmethod

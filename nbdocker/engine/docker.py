@@ -337,10 +337,13 @@ class DockerEngine(ContainerEngine):
     def run(self, image: str, command: Sequence[str], *,
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
-            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
+            on_line: Optional[Callable[[str], None]] = None,
+            labels: Mapping[str, str] = {}) -> ContainerResult:
         """See :meth:`ContainerEngine.run`. Files in ``files_in`` are owned by the
         container's user when it is numeric (nbdocker images use ``USER 1000:1000``)."""
         kwargs: Dict[str, Any] = {"working_dir": workdir, "detach": True}
+        if labels:
+            kwargs["labels"] = dict(labels)
         if limits.network:
             kwargs["network_mode"] = limits.network
         if limits.memory:
@@ -459,6 +462,26 @@ class DockerEngine(ContainerEngine):
     def list_containers(self) -> List[str]:
         """Ids of all containers, running or stopped."""
         return [c.id for c in self._call("list containers", self.client.containers.list, all=True)]
+
+    def remove_containers(self, labels: Mapping[str, str]) -> int:
+        """Force-remove every container carrying ``labels`` (see the seam)."""
+        wanted = [f"{key}={value}" for key, value in labels.items()]
+        found = self._call("list containers", self.client.containers.list, all=True,
+                           filters={"label": wanted})
+        for container in found:
+            try:
+                container.remove(force=True)
+            except docker.errors.NotFound:
+                pass  # its own run() removed it meanwhile
+            except docker.errors.APIError as exc:
+                if "already in progress" not in str(exc):
+                    raise EngineError(f"remove container {container.short_id}: "
+                                      f"{exc.explanation or exc}") from exc
+        return len(found)
+
+    def cpu_count(self) -> int:
+        """``NCPU`` of the engine's host (``docker info``)."""
+        return int(self._call("docker info", self.client.info).get("NCPU") or 1)
 
     # -- sharing -------------------------------------------------------------------
     def save_image(self, ref: str, path: str) -> None:

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
@@ -65,6 +66,7 @@ class FakeRun:
     files_in: Dict[str, bytes]
     limits: ContainerLimits
     workdir: str
+    labels: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +146,8 @@ class FakeEngine(ContainerEngine):
         self.runs: List[FakeRun] = []
         self.pushed: List[str] = []
         self._cache: Set[str] = set()
+        self._lock = threading.Lock()
+        self._processes: Dict[int, Tuple[Dict[str, str], "subprocess.Popen[str]"]] = {}
 
     @staticmethod
     def _new_id(seed: str) -> str:
@@ -218,19 +222,21 @@ class FakeEngine(ContainerEngine):
     def run(self, image: str, command: Sequence[str], *,
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
-            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
+            on_line: Optional[Callable[[str], None]] = None,
+            labels: Mapping[str, str] = {}) -> ContainerResult:
         """Record the run; answer from ``run_results``, ``run_handler`` or a local
         subprocess (``execute_locally``); else exit 0 with no output."""
         self._check()
         if image not in self.images:
             raise ImageNotFound(f"image not found: {image}")
-        self.runs.append(FakeRun(image, tuple(command), dict(files_in), limits, workdir))
+        self.runs.append(FakeRun(image, tuple(command), dict(files_in), limits, workdir,
+                                 dict(labels)))
         if self.run_results:
             result = self.run_results.pop(0)
         elif self.run_handler is not None:
             result = self.run_handler(image, command, files_in)
         elif self.execute_locally:
-            return self._run_locally(command, files_in, files_out, limits, on_line)
+            return self._run_locally(command, files_in, files_out, limits, on_line, labels)
         else:
             result = ContainerResult(exit_code=0)
         if on_line is not None:
@@ -240,7 +246,8 @@ class FakeEngine(ContainerEngine):
 
     def _run_locally(self, command: Sequence[str], files_in: Mapping[str, bytes],
                      files_out: Sequence[str], limits: ContainerLimits,
-                     on_line: Optional[Callable[[str], None]]) -> ContainerResult:
+                     on_line: Optional[Callable[[str], None]],
+                     labels: Mapping[str, str]) -> ContainerResult:
         argv = [self.command_map.get(arg, arg) for arg in command]
         with tempfile.TemporaryDirectory(prefix="nbdocker-fake-") as tmp:
             for rel, data in files_in.items():
@@ -250,6 +257,8 @@ class FakeEngine(ContainerEngine):
             proc = subprocess.Popen(argv, cwd=tmp, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True,
                                     env={**os.environ, "HOME": tmp})
+            with self._lock:
+                self._processes[proc.pid] = (dict(labels), proc)
             logs: List[str] = []
             timed_out = False
             try:
@@ -262,6 +271,9 @@ class FakeEngine(ContainerEngine):
                 proc.kill()
                 proc.wait()
                 raise
+            finally:
+                with self._lock:
+                    self._processes.pop(proc.pid, None)
             for line in out.splitlines():
                 logs.append(line)
                 if on_line is not None:
@@ -272,9 +284,25 @@ class FakeEngine(ContainerEngine):
                                    files=files, logs=tuple(logs), timed_out=timed_out)
 
     def list_containers(self) -> List[str]:
-        """Always empty: fake containers never outlive :meth:`run`."""
+        """The local processes standing in for running containers (``execute_locally``);
+        fake containers never outlive :meth:`run`."""
         self._check()
-        return []
+        with self._lock:
+            return [str(pid) for pid in self._processes]
+
+    def remove_containers(self, labels: Mapping[str, str]) -> int:
+        """Kill the local processes of runs carrying ``labels``."""
+        self._check()
+        with self._lock:
+            found = [proc for own, proc in self._processes.values()
+                     if all(own.get(k) == v for k, v in labels.items())]
+        for proc in found:
+            proc.kill()
+        return len(found)
+
+    def cpu_count(self) -> int:
+        """This machine's CPU count."""
+        return os.cpu_count() or 1
 
     def save_image(self, ref: str, path: str) -> None:
         """Write a small tar holding the image's tag, id and labels (atomically)."""

@@ -35,6 +35,8 @@ examples:
   nbdocker build analysis.ipynb              build the image; prints its tag last
   nbdocker run analysis.ipynb -p alpha 0.2   re-run headless with a parameter
   nbdocker verify analysis.ipynb             build + run + compare with saved outputs
+  nbdocker sweep analysis.ipynb -p alpha 0.1,0.2 --seeds 4 --collect score -j 4
+                                             8 runs in parallel, a table of scores
   nbdocker export analysis.ipynb --to share/ a bundle others can rebuild (also Binder)
   nbdocker verify --bundle share/            rebuild from the bundle alone and compare
   nbdocker build analysis.ipynb --push registry.example.com/team/analysis
@@ -75,6 +77,12 @@ _DESCRIPTIONS = {
                "Capture, build (or reuse) the image, re-run the notebook and compare every "
                "cell's outputs with the saved ones. Exit 0 only when every compared cell "
                "matches."),
+    "sweep": ("run the notebook once per parameter set, in parallel",
+              "Build the image once (or use --image / --bundle), then run the notebook "
+              "in one container per parameter set - every combination of the -p lists, "
+              "--grid and --seeds - at most -j at a time, on this engine, a Docker Swarm "
+              "or a Kubernetes cluster. Executed notebooks, results.csv and results.json "
+              "go to --out DIR as each run ends. Exit 0 only when every run succeeded."),
     "export": ("write a bundle others can rebuild and verify",
                "Write the notebook, its local modules and data files, the spec, a "
                "Dockerfile (no host CA or index URLs), pinned requirements and Binder files "
@@ -108,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("ref", metavar="REGISTRY/REPO[:TAG]",
                            help="where to push (without :TAG, the image's own tag)")
         else:
-            _notebook_arg(p, optional=command in ("run", "verify"))
+            _notebook_arg(p, optional=command in ("run", "verify", "sweep"))
         if command == "export":
             p.add_argument("--to", required=True, metavar="DIR|FILE.tar.gz",
                            help="target directory (created, or replaced when it holds only "
@@ -123,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
             _output_args(p, "print a JSON summary on stdout")
         elif command == "verify":
             _output_args(p, "print the ReproductionReport as JSON on stdout")
+        elif command == "sweep":
+            _output_args(p, "print the results table (results.json's document) on stdout")
         elif command == "export":
             p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p = sub.add_parser("ci", help="print a CI workflow that verifies every notebook",
@@ -266,6 +276,27 @@ def _cmd_verify(args: argparse.Namespace, options: Options, renderer: ConsoleRen
     return 0 if outcome.report.reproduced else 1
 
 
+def _cmd_sweep(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    from ..stages.run.sweep import RESULTS_CSV, format_table
+
+    outcome = pipeline.sweep(_notebook_or_bundle(args, options), options, on_event=renderer)
+    renderer.close()
+    if outcome.emitted:
+        for path in outcome.emitted:
+            print(path)
+        return 0
+    if args.json:
+        _print_json(outcome.to_dict())
+    else:
+        print(format_table(outcome))
+    if outcome.ok:
+        return 0
+    failed = outcome.failed
+    print(f"nbdocker: error: {len(failed)} of {len(outcome.runs)} runs did not succeed: "
+          f"{', '.join(map(str, failed))} (see {outcome.out / RESULTS_CSV})", file=sys.stderr)
+    return 1
+
+
 def _cmd_export(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
     from ..stages.share.bundle import digest_of
 
@@ -301,6 +332,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace, Options, ConsoleRenderer], in
     "build": _cmd_build,
     "run": _cmd_run,
     "verify": _cmd_verify,
+    "sweep": _cmd_sweep,
     "export": _cmd_export,
     "push": _cmd_push,
 }

@@ -25,8 +25,9 @@ __all__ = ["NbDockerMagics", "load_ipython_extension", "unload_ipython_extension
            "dockerize_parser", "MAGIC_COMMANDS"]
 
 _MAGICS = ("dockerize", "nbdocker_env")
-# %dockerize takes every option of these CLI commands (the test derives it from the CLI).
-MAGIC_COMMANDS = ("build", "run", "verify")
+# %dockerize takes every option of these CLI commands (the test derives it from the CLI);
+# sweep's -p is spelled like run's: with --sweep, its values are comma lists.
+MAGIC_COMMANDS = ("build", "run", "verify", "sweep")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,8 +41,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def dockerize_parser() -> argparse.ArgumentParser:
-    """The parser of ``%dockerize``: its actions, then every option of build, run and
-    verify (from :mod:`nbdocker.options`)."""
+    """The parser of ``%dockerize``: its actions, then every option of build, run,
+    verify and sweep (from :mod:`nbdocker.options`)."""
     parser = _Parser(prog="%dockerize", add_help=False,
                      description="Make this notebook reproducible: capture, then build "
                                  "(default), --dry-run, --run or --verify.")
@@ -53,6 +54,9 @@ def dockerize_parser() -> argparse.ArgumentParser:
     actions.add_argument("--verify", action="store_true",
                          help="build, re-run the SAVED notebook file in the image and "
                               "compare outputs")
+    actions.add_argument("--sweep", action="store_true",
+                         help="build once, then run the SAVED notebook once per parameter "
+                              "set (-p NAME V1,V2,..., --grid FILE, --seeds N) into --out")
     actions.add_argument("--panel", action="store_true", help="open the interactive panel")
     parser.add_argument("--notebook", metavar="PATH",
                         help="the notebook file (default: the running one)")
@@ -84,9 +88,9 @@ def show_error(exc: NbDockerError, stream: Any = None) -> None:
 
 def _action(args: argparse.Namespace) -> str:
     chosen = [name for name, on in (("dry-run", args.dry_run), ("run", args.run),
-                                    ("verify", args.verify)) if on]
+                                    ("verify", args.verify), ("sweep", args.sweep)) if on]
     if len(chosen) > 1:
-        raise InputError("choose one of --dry-run, --run and --verify")
+        raise InputError("choose one of --dry-run, --run, --verify and --sweep")
     return chosen[0] if chosen else "build"
 
 
@@ -119,6 +123,10 @@ class NbDockerMagics(Magics):
 
         options = from_namespace(args)
         action = _action(args)
+        if action == "sweep":
+            from ..stages.run.sweep_grid import values_of_parameters
+
+            options = options.replace(sweep_parameters=values_of_parameters(options.parameters))
         kernel = LiveKernel(self._user_ns(), frozenset(self.baseline))
         if args.panel:
             from .widgets import load_panel

@@ -22,6 +22,7 @@ from ..spec import EnvironmentSpec
 if TYPE_CHECKING:
     from ..stages.capture.live import LiveKernel
     from ..stages.run.execute import RunOutcome
+    from ..stages.run.sweep import SweepOutcome
     from ..stages.verify.compare import ReproductionReport
 
 __all__ = ["DockerizeResult", "result_html", "outcome_html"]
@@ -33,7 +34,7 @@ Outcome = Union[Plan, BuildOutcome, "RunOutcome", VerifyOutcome]
 class DockerizeResult:
     """What one ``%dockerize`` did; usable in the next cell as ``_``.
 
-    ``action`` is ``dry-run``, ``build``, ``run`` or ``verify`` and ``outcome`` what the
+    ``action`` is ``dry-run``, ``build``, ``run``, ``verify`` or ``sweep`` and ``outcome`` what the
     pipeline returned for it. ``html=False`` (``--no-widget``) keeps the cell output
     plain text.
     """
@@ -91,7 +92,14 @@ class DockerizeResult:
         """How the run in the container went (run and verify)."""
         if isinstance(self.outcome, VerifyOutcome):
             return self.outcome.run
-        return None if isinstance(self.outcome, (Plan, BuildOutcome)) else self.outcome
+        if self.action == "sweep" or isinstance(self.outcome, (Plan, BuildOutcome)):
+            return None
+        return self.outcome
+
+    @property
+    def sweep(self) -> Optional["SweepOutcome"]:
+        """The sweep's results (``--sweep``): ``_.sweep.runs``, ``_.sweep.out``."""
+        return self.outcome if self.action == "sweep" else None
 
     @property
     def report(self) -> Optional["ReproductionReport"]:
@@ -126,6 +134,10 @@ class DockerizeResult:
             parts += ["", format_report(self.report)]
         if self.output is not None:
             parts.append(f"executed notebook: {self.output}")
+        if self.sweep is not None:
+            from ..stages.run.sweep import format_table
+
+            parts += ["", format_table(self.sweep)]
         return "\n".join(parts)
 
     def __repr__(self) -> str:
@@ -155,6 +167,10 @@ def outcome_html(result: DockerizeResult) -> str:
         parts.append(report_html(result.report))
     if result.output is not None:
         parts.append(f"<p>executed notebook: <code>{_h(result.output)}</code></p>")
+    if result.sweep is not None:
+        from ..stages.run.sweep import format_table
+
+        parts.append(f"<pre>{_h(format_table(result.sweep))}</pre>")
     return "".join(parts)
 
 

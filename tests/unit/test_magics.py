@@ -85,7 +85,7 @@ def test_unknown_notebook_is_one_clear_message(shell: InteractiveShell,
 def test_conflicting_actions_are_refused(shell: InteractiveShell, notebook: Path,
                                          capsys: pytest.CaptureFixture) -> None:
     assert shell.run_line_magic("dockerize", f"--run --verify --notebook {notebook}") is None
-    assert "choose one of --dry-run, --run and --verify" in capsys.readouterr().err
+    assert "choose one of --dry-run, --run, --verify and --sweep" in capsys.readouterr().err
 
 
 def test_build_with_options_and_text_progress(shell: InteractiveShell, notebook: Path,

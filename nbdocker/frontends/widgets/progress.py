@@ -24,6 +24,7 @@ PLANS = {
     "build": (Phase.CAPTURE, Phase.BUILD),
     "run": (Phase.CAPTURE, Phase.BUILD, Phase.RUN),
     "verify": (Phase.CAPTURE, Phase.BUILD, Phase.RUN, Phase.COMPARE),
+    "sweep": (Phase.CAPTURE, Phase.BUILD, Phase.SWEEP),
 }
 
 

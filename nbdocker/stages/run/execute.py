@@ -164,6 +164,7 @@ class _RunnerEvents:
         self.error: Optional[Dict[str, Any]] = None
         self.done: Optional[Dict[str, Any]] = None
         self.total: Optional[int] = None
+        self.collected: Dict[str, Any] = {}   # --collect: name -> {"json"|"repr"|"missing"}
 
     def __call__(self, line: str) -> None:
         if not line.startswith(contract.EVENT_PREFIX):
@@ -189,6 +190,8 @@ class _RunnerEvents:
             self.error = doc
         elif kind == "done":
             self.done = doc
+        elif kind == "collected" and isinstance(doc.get("values"), dict):
+            self.collected = doc["values"]
 
 
 def _failed_cell(doc: Mapping[str, Any]) -> FailedCell:

@@ -10,7 +10,10 @@ Usage (inside the container)::
 
     python /opt/nbdocker/nbdocker_runner.py
         [--parameters-json JSON | --parameters-file PATH] [--cell-timeout S]
-        [--timeout S] [--allow-errors] [--kernel NAME] [--cwd DIR] -- INPUT.ipynb OUTPUT.ipynb
+        [--timeout S] [--allow-errors] [--kernel NAME] [--cwd DIR] [--collect NAME]...
+        -- INPUT.ipynb OUTPUT.ipynb
+    python /opt/nbdocker/nbdocker_runner.py --task SWEEP.json
+        (--index N | --index-env NAME [--node-env NAME])
 
 (``--`` lets the notebook be named like an option, ``-x.ipynb``.)
 
@@ -26,18 +29,43 @@ Progress goes to stdout as one JSON document per line, prefixed with
 ``injected-parameters`` cell was added); ``exec_index`` its position in the executed
 notebook. The executed notebook is written to OUTPUT even when the run fails, so the
 user sees how far it got. The exit code says how the run ended (``EXIT_*``).
+
+``--collect NAME`` reports the value of a notebook variable after the run: a hidden cell,
+executed last in the same kernel and removed from OUTPUT again, prints the values (JSON
+where they can be, else their ``repr``); the runner reports them as one event::
+
+    @@nbdocker {"event": "collected", "values": {"acc": {"json": 0.93}, "m": {"repr": "M()"}}}
+
+**Task mode** (``--task``) runs one parameter set of a sweep (see
+:mod:`nbdocker.stages.run.sweep`): the JSON file holds the notebook, every run's
+parameters and the run options; the run is picked by ``--index`` or by an environment
+variable that the cluster sets (Kubernetes' ``JOB_COMPLETION_INDEX``, Swarm's
+``{{.Task.Slot}}``). The executed notebook then goes to stdout, so that it comes back
+through the orchestrator's log API without shared storage::
+
+    @@nbdocker {"event": "output", "part": 1, "parts": 3, "data": "<base64 of gzip>"}
+    @@nbdocker {"event": "task", "index": 5, "exit_code": 0, "seconds": 3.1}
+
+The task exits 0 whenever it could report (the record says how the notebook did), so an
+orchestrator retries only tasks that could not run at all.
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import gzip
+import hashlib
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-__all__ = ["python_literal", "inject_parameters", "pager_outputs", "main"]
+__all__ = ["python_literal", "inject_parameters", "pager_outputs", "collect_source",
+           "main", "task_main"]
 
 try:  # in the image the contract is copied beside this file
     import nbdocker_contract as contract  # type: ignore[import-not-found]
@@ -45,6 +73,8 @@ except ImportError:  # on the host (tests, the fake engine): the package's own m
     from nbdocker import contract
 
 _SOURCE_HEAD_LINES = 3
+# A collected value whose JSON (or repr) is longer than this is cut to a repr of this size.
+_COLLECT_LIMIT = 65536
 
 
 _MAX_FIELD = 2000   # characters of one text field: an event line stays well under the
@@ -144,6 +174,59 @@ def pager_outputs(execute_reply: Optional[Mapping[str, Any]]) -> List[Any]:
     return outputs
 
 
+# Runs in the user's kernel, in a namespace of its own (nothing is bound in the
+# notebook's), and never raises: a value that cannot be encoded is reported as its repr.
+_COLLECT_CODE = r"""
+import json
+def encode(value):
+    attempts = [lambda: value]
+    tolist = getattr(value, "tolist", None)   # numpy scalars and arrays, pandas Series
+    if callable(tolist):
+        attempts.append(tolist)
+    for attempt in attempts:
+        try:
+            text = json.dumps(attempt(), allow_nan=False)
+        except Exception:
+            continue
+        if len(text) <= limit:
+            return {"json": json.loads(text)}
+        break
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = "<repr failed: %s>" % type(exc).__name__
+    return {"repr": text if len(text) <= limit else text[:limit] + "..."}
+values = {}
+for name in names:
+    try:
+        values[name] = encode(ns[name]) if name in ns else {"missing": True}
+    except BaseException as exc:
+        values[name] = {"repr": "<collect failed: %s>" % type(exc).__name__}
+print(prefix + json.dumps(values))
+"""
+
+
+def collect_source(names: Sequence[str]) -> str:
+    """The hidden cell that prints the values of ``names`` (see the module docstring)."""
+    scope = (f"{{'ns': globals(), 'names': {list(names)!r}, "
+             f"'prefix': {contract.COLLECT_PREFIX!r}, 'limit': {_COLLECT_LIMIT}}}")
+    return f"exec({_COLLECT_CODE!r}, {scope})\n"
+
+
+def _collected(cell: Any) -> Dict[str, Any]:
+    """The values the collect cell printed (empty when it never ran)."""
+    text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    for line in reversed(text.splitlines()):
+        if line.startswith(contract.COLLECT_PREFIX):
+            try:
+                values = json.loads(line[len(contract.COLLECT_PREFIX):])
+            except ValueError:
+                break
+            return values if isinstance(values, dict) else {}
+    return {}
+
+
 def _write_atomic(nb: Any, path: str) -> None:
     import nbformat
 
@@ -168,6 +251,8 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--kernel", default="python3", help="kernel name (default: python3)")
     p.add_argument("--cwd", default=None, help="kernel working directory "
                    "(default: the input notebook's directory)")
+    p.add_argument("--collect", action="append", default=[], metavar="NAME",
+                   help="report this variable's value after the run; repeatable")
     return p.parse_args(argv)
 
 
@@ -220,6 +305,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if _source(cell).strip():
                 runnable[i] = len(runnable) + 1
     total = len(runnable)
+    collect_cell = None
+    if args.collect:  # last, outside `runnable`: no progress event, removed afterwards
+        collect_cell = nbformat.v4.new_code_cell(source=collect_source(args.collect))
+        nb.cells.append(collect_cell)
     deadline = started + args.timeout if args.timeout else None
     state: Dict[str, Any] = {"index": None}
 
@@ -288,6 +377,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             raise
     finally:
+        if collect_cell is not None:
+            nb.cells = [c for c in nb.cells if c is not collect_cell]
+            _emit("collected", values=_collected(collect_cell))
         _write_atomic(nb, args.output)
 
     errors = [original_index(i) for i, cell in enumerate(nb.cells)
@@ -298,5 +390,93 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return code
 
 
+def _task_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="nbdocker_runner --task",
+                                description="Run one parameter set of an nbdocker sweep.")
+    p.add_argument("--task", required=True, metavar="FILE", help="the sweep's JSON payload")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--index", type=int, help="the position of the run in the payload")
+    which.add_argument("--index-env", metavar="NAME",
+                       help="read that position from this environment variable")
+    p.add_argument("--node-env", metavar="NAME",
+                   help="Swarm: swarmkit renders {{.Task.Slot}} of slot 0 as the node id; "
+                        "a value equal to this variable (set to {{.Node.ID}}) means 0")
+    return p.parse_args(argv)
+
+
+def _slot(args: argparse.Namespace) -> int:
+    if args.index is not None:
+        return int(args.index)
+    value = os.environ.get(args.index_env, "")
+    if args.node_env and value and value == os.environ.get(args.node_env):
+        return 0
+    return int(value)
+
+
+def _writable_workdir() -> None:
+    """Run in a writable copy of the work directory when it is not writable (Apptainer
+    and other runtimes that run the image read-only as the calling user)."""
+    here = os.getcwd()
+    if os.access(here, os.W_OK):
+        return
+    copy = os.path.join(tempfile.mkdtemp(prefix="nbdocker-work-"), "work")
+    shutil.copytree(here, copy, symlinks=True)
+    os.chdir(copy)
+
+
+def _emit_output(path: str) -> None:
+    """The executed notebook on stdout: gzip, base64, in lines of ``OUTPUT_CHUNK``."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return
+    text = base64.b64encode(gzip.compress(data, mtime=0)).decode("ascii")
+    size = contract.OUTPUT_CHUNK
+    parts = max(1, -(-len(text) // size))
+    for part in range(parts):
+        _emit("output", part=part + 1, parts=parts, data=text[part * size:(part + 1) * size])
+    _emit("output_done", sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def task_main(argv: Sequence[str]) -> int:
+    """Task mode (see the module docstring); 0 once the run's record is written."""
+    started = time.monotonic()
+    args = _task_args(argv)
+    try:
+        with open(args.task, encoding="utf-8") as f:
+            payload = json.load(f)
+        run = payload["runs"][_slot(args)]
+        index = int(run["index"])
+        parameters = run["parameters"]
+        name = str(payload["notebook"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        _emit("error", kind="input", message=f"sweep task: {type(exc).__name__}: {exc}")
+        return contract.EXIT_INPUT
+    if os.path.dirname(os.path.abspath(args.task)) == os.getcwd():
+        try:  # local runs copy the payload into the work dir: the notebook must not see it
+            os.remove(args.task)
+        except OSError:
+            pass
+    _writable_workdir()
+    if payload.get("source") is not None:  # else: the notebook baked into the image
+        with open(name, "w", encoding="utf-8") as f:
+            json.dump(payload["source"], f)
+    command = [name, contract.OUTPUT_NAME, "--parameters-json", json.dumps(parameters)]
+    for option in ("cell_timeout", "timeout"):
+        if payload.get(option):
+            command += ["--" + option.replace("_", "-"), str(payload[option])]
+    for variable in payload.get("collect") or []:
+        command += ["--collect", str(variable)]
+    try:
+        code = main(command)
+    except Exception as exc:  # noqa: BLE001 - a broken runner is reported, not retried
+        _emit("error", kind="runner", message=f"{type(exc).__name__}: {exc}")
+        code = 1
+    _emit_output(contract.OUTPUT_NAME)
+    _emit("task", index=index, exit_code=code, seconds=round(time.monotonic() - started, 3))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(task_main(sys.argv[1:]) if sys.argv[1:2] == ["--task"] else main())
