@@ -8,8 +8,8 @@ command line. Two defences, both here so that there is one rule for each:
   :class:`~nbdocker.spec.EnvironmentSpec` is made or loaded): every field must match
   what it claims to be — a distribution name is a PEP 508 name, a version a version, a
   specifier a PEP 440 specifier set, an apt package a Debian package name, an
-  environment variable a POSIX name, a file path a relative path inside the notebook's
-  folder, a digest 64 hex digits — and no text field holds a control character (no
+  environment variable a POSIX name, a file path a relative path inside the project
+  root, a digest 64 hex digits — and no text field holds a control character (no
   newline can start a new Dockerfile instruction or requirements line). A violation is
   an :class:`~nbdocker.exceptions.InputError` naming the field (``requirements[2].name``).
 * **quoting by construction** (:func:`dockerfile_string`, :func:`dockerfile_comment`,
@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from .spec import EnvironmentSpec
 
 __all__ = ["check_spec", "check_text", "check_relative_path", "check_env_name",
-           "dockerfile_string", "dockerfile_comment", "shell_words", "FILE_KINDS"]
+           "check_apt_package", "dockerfile_string", "dockerfile_comment", "shell_words",
+           "FILE_KINDS"]
 
-FILE_KINDS = ("notebook", "module", "data")
+FILE_KINDS = ("notebook", "module", "package", "data")
 # C0 and C1 controls, DEL and the Unicode line/paragraph separators: anything that a
 # parser, a terminal or str.splitlines() could take as the end of a line.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -45,6 +46,7 @@ _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # Debian policy 5.6.1 (name, optionally :arch) and 5.6.12 (epoch:upstream-revision).
 _APT_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?$")
 _APT_VERSION = re.compile(r"^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*(?::[A-Za-z0-9.+~-]+)*$")
+_DISTRIBUTION = re.compile(r"^[a-z0-9][a-z0-9._-]*(?::[a-z0-9._-]+)?$")  # debian:bookworm
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KERNEL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")   # jupyter_client's kernelspec names
 _PY_VERSION = re.compile(r"^[0-9]+(?:\.[0-9]+){0,2}[A-Za-z0-9.+]*$")
@@ -86,9 +88,17 @@ def check_relative_path(value: Any, field: str) -> str:
         raise _fail(field, value, "a POSIX path (it holds a backslash; use / between folders)")
     parts = text.split("/")
     if not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise InputError(f"spec field {field}: {value!r} is outside the notebook's directory "
+        raise InputError(f"spec field {field}: {value!r} is outside the project root "
                          "(or outside the bundle): only relative paths inside it are allowed")
     return str(PurePosixPath(text))
+
+
+def check_apt_package(name: Any, version: Any, field: str) -> None:
+    """A Debian package name (policy 5.6.1) and, unless None, a Debian version
+    (5.6.12); :class:`InputError` naming ``field`` otherwise."""
+    _match(name, _APT_NAME, f"{field}.name", "a Debian package name")
+    if version is not None:
+        _match(version, _APT_VERSION, f"{field}.version", "a Debian version")
 
 
 def check_env_name(value: Any, field: str) -> str:
@@ -134,7 +144,7 @@ def check_spec(spec: "EnvironmentSpec") -> None:
         _texts(req.reasons, f"{at}.reasons")
         for j, parent in enumerate(_strings(req.required_by, f"{at}.required_by")):
             _match(parent, _DIST_NAME, f"{at}.required_by[{j}]", "a distribution name")
-        if req.local is not None:
+        if req.local is not None and req.local != ".":  # "." is the project root itself
             check_relative_path(req.local, f"{at}.local")
     for i, unresolved in enumerate(_strings(spec.unresolved, "unresolved")):
         at = f"unresolved[{i}]"
@@ -153,9 +163,10 @@ def check_spec(spec: "EnvironmentSpec") -> None:
         _match(entry.sha256, _SHA256, f"{at}.sha256", "a sha256 (64 hex digits)")
     for i, package in enumerate(_strings(spec.apt_packages, "apt_packages")):
         at = f"apt_packages[{i}]"
-        _match(package.name, _APT_NAME, f"{at}.name", "a Debian package name")
-        if package.version is not None:
-            _match(package.version, _APT_VERSION, f"{at}.version", "a Debian version")
+        check_apt_package(package.name, package.version, at)
+        if package.distribution is not None:
+            _match(package.distribution, _DISTRIBUTION, f"{at}.distribution",
+                   "a release such as debian:bookworm")
         _texts(package.reasons, f"{at}.reasons")
     for i, pair in enumerate(_strings(spec.env, "env")):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:

@@ -155,6 +155,15 @@ class Options:
         (), "--add", metavar="REQ", action="append", commands=_CAPTURING,
         help="add a requirement (requests, or requests==2.31; without a version, the one "
              "installed here); repeatable")
+    apt: Tuple[str, ...] = _opt(
+        (), "--apt", metavar="PKG", action="append", commands=_CAPTURING,
+        help="install this Debian package in the image (apt; PKG or PKG=VERSION); "
+             "repeatable; apt.txt beside the notebook or at the project root works too")
+    root: Optional[str] = _opt(
+        None, "--root", metavar="DIR", commands=_CAPTURING,
+        help="the project root: files and local code below it may ship, nothing above it "
+             "does (default: the nearest folder above the notebook holding .git, "
+             "pyproject.toml, setup.py, setup.cfg or .here, else the notebook's folder)")
     # -- image ---------------------------------------------------------------------
     base_image: Optional[str] = _opt(
         None, "--base-image", metavar="IMG", commands=_IMAGING, panel=True,
@@ -279,8 +288,17 @@ class Options:
     def __post_init__(self) -> None:
         # Checked here, once, for every front end (and for Options made in code).
         check = object.__setattr__
-        for name in ("env", "exclude", "add"):
+        for name in ("env", "exclude", "add", "apt"):
             check(self, name, tuple(getattr(self, name)))
+        if self.apt:
+            from .stages.capture.system import apt_option_packages
+
+            apt_option_packages(self.apt)  # InputError for a name apt would not take
+        if self.root is not None:
+            import os
+
+            if not os.path.isdir(os.path.expanduser(self.root)):
+                raise InputError(f"--root {self.root}: not a folder")
         if self.timeout is not None:
             check(self, "timeout", parse_seconds(self.timeout, "--timeout"))
         if self.cell_timeout is not None:

@@ -112,11 +112,14 @@ class Unresolved:
 @dataclass(frozen=True)
 class SystemPackage:
     """An OS package (Debian/Ubuntu apt) the notebook needs: ``name``, the ``version``
-    to pin (None: unpinned) and ``reasons`` ("!dot -Tpng (cell 4)")."""
+    to pin (None: unpinned) and ``reasons`` ("!dot -Tpng (cell 4)"). ``distribution``
+    says which release the version is for (``debian:bookworm``, from the capturing
+    machine's ``/etc/os-release``): a pin is only meaningful on a base of that release."""
 
     name: str
     version: Optional[str] = None
     reasons: Tuple[str, ...] = ()
+    distribution: Optional[str] = None
 
     @property
     def pin(self) -> str:
@@ -126,10 +129,14 @@ class SystemPackage:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """A file shipped with the notebook, relative to the notebook's directory (POSIX).
+    """A file shipped with the notebook, relative to the project root (POSIX): the
+    nearest folder above the notebook holding ``.git``, ``pyproject.toml``, ``setup.py``,
+    ``setup.cfg`` or ``.here`` (or ``--root``), else the notebook's own folder.
 
     ``kind`` is ``"notebook"`` (the notebook itself), ``"module"`` (local code: a
-    ``.py`` file, a package file, a ``%run`` target) or ``"data"``.
+    ``.py`` file, a package file, a ``%run`` target), ``"package"`` (the source of a
+    distribution installed from the project, see :attr:`Requirement.local`: its build
+    files and package folders) or ``"data"``.
     """
 
     path: str
@@ -140,7 +147,14 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    """Everything needed to rebuild a notebook's environment. Frozen; see module doc."""
+    """Everything needed to rebuild a notebook's environment. Frozen; see module doc.
+
+    ``notebook`` is the notebook's POSIX path relative to the project root (its
+    :class:`FileEntry` path; ``notebooks/a/nb.ipynb``, or just ``nb.ipynb``): the
+    files ship at their paths below the image's work directory, and the notebook runs
+    in its own folder there. ``unresolved`` are honest guesses only (imports installed
+    nowhere, with no better name than a guess); ``apt_packages`` are OS packages.
+    """
 
     notebook: str
     python: PythonInfo
