@@ -32,9 +32,13 @@ def test_optional_imports() -> None:
         "import sys\nif sys.version_info < (3, 8):\n    import importlib_metadata",
         "if DEBUG:\n    import debugtool",
     ]))
-    assert recs["ujson"].optional and recs["lxml"].optional and recs["importlib_metadata"].optional
-    assert not recs["json"].optional  # the fallback in the handler is needed
+    assert recs["ujson"].optional and recs["lxml"].optional
+    # the fallback in the handler is an alternative: kept only when installed
+    assert recs["json"].optional and recs["json"].alternative and not recs["ujson"].alternative
+    # an interpreter test is decided at resolution, for the target
+    assert recs["importlib_metadata"].conditions == (("sys.version_info < (3, 8)", True),)
     assert not recs["kept"].optional and not recs["debugtool"].optional
+    assert recs["debugtool"].conditions == ()
 
 
 def test_dynamic_imports() -> None:

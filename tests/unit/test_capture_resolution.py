@@ -67,7 +67,7 @@ def test_unresolved_and_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {u.module: u.pypi_name for u in out.unresolved} == {
         "sklearn": "scikit-learn", "yaml": "PyYAML", "weird_mod": "weird_mod"}
     assert sum(w.startswith("module ") for w in out.warnings) == 3
-    assert any("optional import ujson" in w for w in out.warnings)
+    assert any("optional `import ujson`" in w for w in out.warnings)
 
 
 def test_pip_line_covers_an_unresolved_import(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,9 @@
 
 Prints one JSON document describing the interpreter: version, implementation,
 platform, standard-library module names, installed distributions (name, version,
-Requires-Dist, top-level modules), the PEP 508 marker environment and the site
-directories (for the cache key). Must keep working on Python 3.8+.
+Requires-Dist, top-level modules, the programs they install, where a local install came
+from), the PEP 508 marker environment, ``sys.path`` and the site directories (for the
+cache key). Must keep working on Python 3.8+.
 """
 import sys
 
@@ -62,7 +63,43 @@ def _top_levels(dist: Any) -> "list[str]":
     return sorted(n for n in names if n.isidentifier())
 
 
-def _distributions() -> "list[dict[str, Any]]":
+def _scripts(dist: Any) -> "list[str]":
+    """Names of the programs ``dist`` installs (console and GUI entry points)."""
+    text = dist.read_text("entry_points.txt") or ""
+    names = []
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+        elif section in ("console_scripts", "gui_scripts") and "=" in line:
+            names.append(line.split("=", 1)[0].strip())
+    return sorted(names)
+
+
+def _origin(dist: Any, site_dirs: "set[str]") -> "dict[str, Any]":
+    """Where a distribution installed from local source lives: PEP 610's
+    ``direct_url.json`` (file:// URLs only), or its metadata folder when that is
+    outside the site directories (``setup.py develop``, a folder on a ``.pth``)."""
+    found: "dict[str, Any]" = {}
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "null")
+    except ValueError:
+        direct = None
+    if isinstance(direct, dict) and str(direct.get("url", "")).startswith("file://"):
+        dir_info = direct.get("dir_info") or {}
+        found["direct_url"] = {"url": direct["url"], "editable": bool(dir_info.get("editable")),
+                               "archive": "archive_info" in direct}
+    try:
+        base = os.path.abspath(str(dist.locate_file("")))
+    except Exception:
+        base = ""
+    if base and base not in site_dirs:
+        found["location"] = base
+    return found
+
+
+def _distributions(site_dirs: "set[str]") -> "list[dict[str, Any]]":
     from importlib import metadata
 
     seen = {}
@@ -81,6 +118,10 @@ def _distributions() -> "list[dict[str, Any]]":
             "version": dist.version,
             "requires": list(dist.requires or ()),
         }
+        scripts = _scripts(dist)
+        if scripts:
+            seen[key]["scripts"] = scripts
+        seen[key].update(_origin(dist, site_dirs))
         if not hasattr(metadata, "packages_distributions"):
             seen[key]["top_level"] = _top_levels(dist)
     return sorted(seen.values(), key=lambda d: d["name"].lower())
@@ -135,7 +176,8 @@ def _site_dirs() -> "list[str]":
 
 
 def main() -> None:
-    dists = _distributions()
+    site_dirs = _site_dirs()
+    dists = _distributions(set(site_dirs))
     info = {
         "executable": sys.executable,
         "version": platform.python_version(),
@@ -146,7 +188,8 @@ def main() -> None:
         "packages": _packages(dists),
         "distributions": dists,
         "marker_env": _marker_env(),
-        "site_dirs": _site_dirs(),
+        "site_dirs": site_dirs,
+        "sys_path": [os.path.abspath(p) for p in sys.path if p],
     }
     sys.stdout.write(json.dumps(info, sort_keys=True))
 

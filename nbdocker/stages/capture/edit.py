@@ -1,4 +1,5 @@
-"""Edits of a captured spec: ``--exclude DIST`` and ``--add REQ`` (the panel's table too).
+"""Edits of a captured spec: ``--exclude DIST``, ``--add REQ`` (the panel's table too) and
+``--apt PKG``.
 
 :func:`apply_changes` is idempotent, so applying the same edits to a spec twice gives the
 same spec; the pipeline applies them wherever a spec enters (a capture, a bundle's spec,
@@ -45,13 +46,23 @@ def parse_extra(text: str) -> Requirement:
 
 
 def apply_changes(spec: EnvironmentSpec, *, exclude: Collection[str] = (),
-                  extra: Iterable[Union[str, Requirement]] = ()) -> EnvironmentSpec:
-    """``spec`` without the ``exclude``d distributions (or unresolved modules) and with
-    the ``extra`` requirements. Locked transitive requirements that only excluded ones
-    needed (``required_by``) go too."""
+                  extra: Iterable[Union[str, Requirement]] = (),
+                  apt: Iterable[str] = ()) -> EnvironmentSpec:
+    """``spec`` without the ``exclude``d distributions (or unresolved modules), with
+    the ``extra`` requirements and the ``apt`` system packages (``PKG`` or
+    ``PKG=VERSION``, checked like apt.txt lines). Locked transitive requirements that
+    only excluded ones needed (``required_by``) go too."""
     from packaging.utils import canonicalize_name
 
+    from .system import SystemNeeds, apt_option_packages
+
     added = [e if isinstance(e, Requirement) else parse_extra(e) for e in extra]
+    wanted = apt_option_packages(apt)
+    if wanted:
+        merged = SystemNeeds()
+        for package in (*spec.apt_packages, *wanted):
+            merged.add(package)
+        spec = spec.with_changes(apt_packages=tuple(merged.packages.values()))
     if not exclude and not added:
         return spec
     drop = {str(canonicalize_name(n)) for n in exclude}

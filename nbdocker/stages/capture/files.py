@@ -1,8 +1,10 @@
 """Files that ship with the notebook: local modules and data files named by literals.
 
-Rules (all paths relative to the notebook's directory, POSIX):
+Rules (paths are POSIX and relative to the project root, see :mod:`.project`; what the
+code names is read relative to the notebook's own folder, as the kernel does):
 
-* never outside the notebook's directory tree (symlinks resolved, ``..`` rejected);
+* never above the project root (symlinks resolved; ``../data/x.csv`` is fine while it
+  stays below the root, and a file above it is refused with a warning);
 * never secret-looking files or anything under ``.ssh``/``.aws``/``.docker``/``.git``
   (see :mod:`nbdocker.secrets`);
 * files over ``max_file_size`` are left out with a warning;
@@ -55,15 +57,21 @@ def file_entry(path: Path, rel: str, kind: str) -> FileEntry:
 
 @dataclass
 class FileCollector:
-    """Collects what ships, enforcing the rules in the module docstring."""
+    """Collects what ships, enforcing the rules in the module docstring.
+
+    ``root`` is the project root; ``cwd`` the notebook's folder relative to it (POSIX,
+    ``""`` for the root itself), against which the code's relative paths are read.
+    """
 
     root: Path
     max_file_size: int = MAX_SHIPPED_FILE
     entries: Dict[str, FileEntry] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
+    cwd: str = ""
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
+        self.cwd = "" if self.cwd in ("", ".") else self.cwd.strip("/")
         self._warned: Set[str] = set()
 
     def _warn(self, text: str) -> None:
@@ -72,24 +80,65 @@ class FileCollector:
             self.warnings.append(text)
 
     # -- path checks -------------------------------------------------------------
-    def relative(self, literal: str) -> Optional[str]:
-        """The POSIX path of ``literal`` under the root, or None if it isn't a safe one.
+    def relative(self, literal: str, base: Optional[str] = None) -> Optional[str]:
+        """The root-relative POSIX path that ``literal`` names from ``base`` (default:
+        the notebook's folder), or None if it isn't a safe one.
 
-        Absolute paths, ``~``, URLs and anything escaping the root (``..``, symlinks)
-        are not shippable.
+        Absolute paths, ``~``, URLs and anything above the root (``..`` too far,
+        symlinks out) are not shippable; an existing file above the root is refused
+        with a warning.
         """
         text = literal.strip()
         if not text or text != literal or "://" in text or text.startswith(("~", "-")):
             return None
         posix = PurePosixPath(text.replace("\\", "/"))
-        if posix.is_absolute() or ".." in posix.parts:
-            if ".." in posix.parts and (self.root / text).exists():
-                self._warn(f"{literal}: outside the notebook's directory, not shipped")
+        if posix.is_absolute():
             return None
-        rel = posix.as_posix()
-        if rel in (".", ""):
-            return None
+        start = self.cwd if base is None else base
+        parts: List[str] = [p for p in PurePosixPath(start).parts if p not in ("", ".")]
+        for part in posix.parts:
+            if part == "..":
+                if not parts:
+                    self._above_root(literal, start)
+                    return None
+                parts.pop()
+            elif part != ".":
+                parts.append(part)
+        rel = "/".join(parts)
+        if not rel or rel == start or start.startswith(rel + "/"):
+            return None  # ".", "..": the notebook's folder or one holding it, never whole
         return rel
+
+    def folder(self, literal: str, base: Optional[str] = None) -> Optional[str]:
+        """The root-relative folder ``literal`` names from ``base`` (default: the
+        notebook's folder; ``""`` is the root itself), when it is an existing folder
+        below the root; the root and the notebook's own folder count here (a
+        ``sys.path.append("..")``)."""
+        text = literal.strip()
+        if not text or "://" in text or text.startswith("~") or PurePosixPath(text).is_absolute():
+            return None
+        parts: List[str] = [p for p in PurePosixPath(base if base is not None else self.cwd).parts
+                            if p not in ("", ".")]
+        for part in PurePosixPath(text.replace("\\", "/")).parts:
+            if part == "..":
+                if not parts:
+                    return None
+                parts.pop()
+            elif part != ".":
+                parts.append(part)
+        rel = "/".join(parts)
+        return rel if (self.root / rel).is_dir() and self._inside(self.root / rel) is not None \
+            else None
+
+    def _above_root(self, literal: str, start: str) -> None:
+        try:
+            exists = (self.root / start / literal).exists()
+        except OSError:
+            exists = False
+        if exists:
+            self._warn(f"{literal}: above the project root {self.root}, not shipped (nothing "
+                       "above the root ever ships; --root DIR sets a wider root): the code "
+                       "that reads it will fail in the image")
 
     def _inside(self, path: Path) -> Optional[str]:
         real = Path(os.path.realpath(path))
@@ -112,7 +161,7 @@ class FileCollector:
             return False
         real_rel = self._inside(path)
         if real_rel is None:
-            self._warn(f"{rel}: points outside the notebook's directory, not shipped")
+            self._warn(f"{rel}: points outside the project root {self.root}, not shipped")
             return False
         size = path.stat().st_size
         if size > self.max_file_size:
@@ -148,15 +197,17 @@ class FileCollector:
 
     # -- literals -----------------------------------------------------------------
     def add_literals(self, literals: Iterable[str], dir_prefixes: Iterable[str] = ()) -> None:
-        """Ship data files (and directories) that string literals in the code name."""
+        """Ship data files (and directories) that string literals in the code name,
+        read relative to the notebook's folder."""
         for literal in sorted(set(literals)):
             rel = self.relative(literal)
             if rel is None:
                 continue
             path = self.root / rel
             try:
-                if _GLOB_MAGIC.search(rel) and not path.exists():
-                    self.add_glob(rel)
+                if _GLOB_MAGIC.search(literal) and not path.exists():
+                    if _WILDCARDS.sub("", literal):  # "*" alone is too broad
+                        self.add_glob(rel)
                 elif path.is_file():
                     self.add_file(rel, "data")
                 elif path.is_dir() and self._inside(path) not in (None, ""):
@@ -190,18 +241,21 @@ class FileCollector:
         return shipped
 
     # -- local modules --------------------------------------------------------------
-    def local_module(self, dotted: str) -> Optional[List[str]]:
-        """Files of local module ``dotted`` (relative paths), or None if it isn't local.
+    def local_module(self, dotted: str, folders: Iterable[str] = ("",)) -> Optional[List[str]]:
+        """Files of local module ``dotted`` (root-relative paths), or None if it isn't local.
 
-        ``a`` is local when ``a.py`` or a directory ``a/`` (package or namespace) sits
-        next to the notebook; for a directory, every ``.py`` file below it ships.
+        ``a`` is local when ``a.py`` or a directory ``a/`` (package or namespace) sits in
+        one of ``folders`` (root-relative; the first wins); for a directory, every
+        ``.py`` file below it ships.
         """
         top = dotted.split(".", 1)[0]
         if not top.isidentifier():
             return None
-        if (self.root / f"{top}.py").is_file():
-            return [f"{top}.py"] if self.add_file(f"{top}.py", "module") else []
-        pkg = self.root / top
-        if pkg.is_dir() and ((pkg / "__init__.py").is_file() or "." in dotted):
-            return self.add_tree(top, "module", suffix=".py")
+        for folder in folders:
+            base = f"{folder}/" if folder not in ("", ".") else ""
+            if (self.root / f"{base}{top}.py").is_file():
+                return [f"{base}{top}.py"] if self.add_file(f"{base}{top}.py", "module") else []
+            pkg = self.root / f"{base}{top}"
+            if pkg.is_dir() and ((pkg / "__init__.py").is_file() or "." in dotted):
+                return self.add_tree(f"{base}{top}", "module", suffix=".py")
         return None

@@ -25,7 +25,7 @@ from ..._fs import read_cache, write_cache
 
 __all__ = ["InterpreterInfo", "query_interpreter", "kernelspec_interpreter"]
 
-_PROBE_VERSION = 1  # bump when _probe.py's output changes
+_PROBE_VERSION = 2  # bump when _probe.py's output changes
 _PROBE_TIMEOUT = 60.0   # a probe takes ~1 s; a hung --python is stopped after this
 
 
@@ -42,6 +42,8 @@ class InterpreterInfo:
     packages: Mapping[str, Tuple[str, ...]]
     distributions: Mapping[str, Mapping[str, Any]]  # canonical name -> name/version/requires
     marker_env: Mapping[str, str]
+    sys_path: Tuple[str, ...] = ()
+    site_dirs: Tuple[str, ...] = ()
 
     @classmethod
     def from_probe(cls, data: Mapping[str, Any]) -> "InterpreterInfo":
@@ -59,6 +61,8 @@ class InterpreterInfo:
             packages={k: tuple(v) for k, v in data["packages"].items()},
             distributions=dists,
             marker_env=dict(data["marker_env"]),
+            sys_path=tuple(data.get("sys_path", ())),
+            site_dirs=tuple(data.get("site_dirs", ())),
         )
 
 

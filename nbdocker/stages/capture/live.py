@@ -34,6 +34,7 @@ from ...spec import EnvironmentSpec, PlatformInfo, PythonInfo, Requirement
 from .distributions import resolve
 from .imports import ImportRecord
 from .interpreter import InterpreterInfo, query_interpreter
+from .project import find_root, local_distributions
 
 __all__ = ["LiveKernel", "LiveModule", "own_imports", "KERNEL_ROOTS", "user_modules", "kernel_distributions",
            "capture_live", "top_level_modules"]
@@ -229,6 +230,7 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
                  modules: Optional[Iterable[str]] = None, baseline: Collection[str] = (),
                  static: Optional[EnvironmentSpec] = None,
                  info: Optional[InterpreterInfo] = None, env_names: Sequence[str] = (),
+                 root: Optional[str] = None,
                  on_event: Optional[EventHandler] = None) -> EnvironmentSpec:
     """Join the static read of ``notebook`` with what this kernel imported.
 
@@ -237,14 +239,19 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
     sources count). Live requirements are resolved and pinned like static imports (the
     same :func:`~nbdocker.stages.capture.distributions.resolve`, on this interpreter's
     metadata) and their dependency closure is locked. nbdocker itself is never a
-    requirement: it is the tool, not the notebook's code.
+    requirement: it is the tool, not the notebook's code. ``root`` is the project root
+    (default: found from the notebook, see :mod:`.project`); the project's own packages
+    are never pinned from an index, and one the saved notebook does not use is left out
+    with a warning (its source was not shipped).
     """
     info = info or query_interpreter(sys.executable)
     if static is None and notebook is not None:
         from .notebook import capture_notebook
 
         static = capture_notebook(notebook, python=info.executable, env_names=env_names,
-                                  on_event=on_event)
+                                  root=root, on_event=on_event)
+    project = find_root(notebook, root) if notebook is not None else Path.cwd()
+    local = local_distributions(info.distributions, info.sys_path, info.site_dirs, project)
     spec = static if static is not None else _live_only_spec(info)
     live = user_modules(user_ns, modules=modules, baseline=baseline, stdlib=info.stdlib)
     emit(on_event, Event(Phase.CAPTURE, "log", f"live kernel: {len(live)} candidate modules"))
@@ -257,7 +264,7 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
     for mod in live:
         dists = [d for d in _distributions_of(mod.name, info) if d != _SELF]
         if not dists:
-            if mod.referenced and not _is_local(mod.name, notebook):
+            if mod.referenced and not _is_local(mod.name, project):
                 warnings.append(f"{mod.name} is used in this kernel but belongs to no "
                                 "installed distribution; not captured")
         elif mod.referenced:
@@ -266,14 +273,19 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
             loaded.append((mod, dists))
     # sys.modules alone is weak evidence: kernel machinery, or what the notebook's
     # requirements (static or named in the namespace) bring along, is not a direct need.
-    covered = set(have) | machinery | {r.name for r in resolve(named, info).requirements}
+    covered = set(have) | machinery | {r.name for r in resolve(named, info, local=local).requirements}
     records = named + [ImportRecord(mod.name, None, "import", text=r)
                        for mod, dists in loaded if not all(d in covered for d in dists)
                        for r in mod.reasons]
-    found = resolve(records, info)
+    found = resolve(records, info, local=local)
     for req in found.requirements:
         current = have.get(req.name)
-        if current is None:
+        if current is None and req.local is not None:
+            warnings.append(f"{req.name} is installed from the project ({req.local}) and used "
+                            "in this kernel, but the saved notebook's code does not import "
+                            "it: left out (its source is not shipped); save the notebook "
+                            "with its import")
+        elif current is None:
             have[req.name] = req
         elif req.direct:
             reasons = current.reasons + tuple(r for r in req.reasons if r not in current.reasons)
@@ -284,14 +296,14 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
                              warnings=tuple(dict.fromkeys(warnings)))
 
 
-def _is_local(module: str, notebook: Optional[Path]) -> bool:
-    """True when ``module`` has no file to install or lives under the notebook's folder."""
+def _is_local(module: str, root: Path) -> bool:
+    """True when ``module`` has no file to install or lives under the project root."""
     mod = sys.modules.get(module)
     origin = getattr(mod, "__file__", None) if mod is not None else None
-    if not origin or notebook is None:
-        return not origin
+    if not origin:
+        return True
     try:
-        Path(origin).resolve().relative_to(Path(notebook).resolve().parent)
+        Path(origin).resolve().relative_to(root)
         return True
     except ValueError:
         return False

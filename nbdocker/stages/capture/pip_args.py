@@ -1,11 +1,12 @@
 """Requirements named by ``%pip install …`` / ``!pip install …`` / ``%%bash`` pip lines."""
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
+
+from .shell import commands
 
 __all__ = ["PipInstall", "parse_pip_command", "find_pip_installs"]
 
@@ -22,10 +23,6 @@ _NOT_FORWARDED = {"-r": "requirements file", "--requirement": "requirements file
                   "-e": "editable install", "--editable": "editable install",
                   "-i": "index URL", "--index-url": "index URL",
                   "--extra-index-url": "index URL", "-f": "find-links", "--find-links": "find-links"}
-
-
-# Words that may stand before the pip command in a shell line.
-_PREFIXES = frozenset({"sudo", "env", "exec", "time", "command", "nohup"})
 
 
 @dataclass(frozen=True)
@@ -83,25 +80,11 @@ def find_pip_installs(command: str) -> List[PipInstall]:
     """Every ``pip install`` in a shell command line (``&&``, ``;`` and ``|`` split it)."""
     if "pip" not in command:
         return []
-    try:
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|")
-        lexer.whitespace_split = True
-        words = list(lexer)
-    except ValueError:  # unbalanced quotes: not something we can read
-        return []
     found: List[PipInstall] = []
-    segment: List[str] = []
-    for word in words + [";"]:
-        if word and set(word) <= set(";&|"):
-            i = 0
-            while i < len(segment) and ("=" in segment[i] or segment[i] in _PREFIXES):
-                i += 1  # FOO=1 sudo pip install …
-            n = _is_pip(segment, i) if i < len(segment) else 0
-            if n:
-                parsed = parse_pip_command(segment[i + n:])
-                if parsed is not None:
-                    found.append(parsed)
-            segment = []
-        else:
-            segment.append(word)
+    for words in commands(command):
+        n = _is_pip(words, 0)
+        if n:
+            parsed = parse_pip_command(words[n:])
+            if parsed is not None:
+                found.append(parsed)
     return found

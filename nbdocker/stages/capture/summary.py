@@ -11,11 +11,14 @@ from typing import List, Sequence, Tuple
 
 from ...spec import EnvironmentSpec, Requirement
 
-__all__ = ["NO_REQUIREMENTS", "format_spec", "format_table", "requirements_html",
-           "environment_summary"]
+__all__ = ["NO_REQUIREMENTS", "GUESS_NOTE", "format_spec", "format_table",
+           "requirements_html", "environment_summary"]
 
 # What every front end says instead of an empty requirements table.
 NO_REQUIREMENTS = "no third-party requirements"
+# What every front end says about an unresolved module's guessed PyPI name.
+GUESS_NOTE = ("not installed in the capturing interpreter; installed best-effort, "
+              "unpinned; the cell will fail if it is wrong")
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -37,7 +40,8 @@ def format_spec(spec: EnvironmentSpec, *, transitive: bool = False) -> str:
         "",
     ]
     reqs = spec.requirements if transitive else spec.direct_requirements
-    rows = [(r.name, r.version or (r.specifier or "(unpinned)"),
+    rows = [(r.name, (r.version or (r.specifier or "(unpinned)"))
+             + (f" (project: {r.local})" if r.local else ""),
              "; ".join(r.why[:3]) + (" …" if len(r.why) > 3 else ""))
             for r in reqs]
     out.append(format_table(("package", "version", "why"), rows) if rows else NO_REQUIREMENTS)
@@ -45,9 +49,15 @@ def format_spec(spec: EnvironmentSpec, *, transitive: bool = False) -> str:
     if hidden:
         out.append(f"(+ {hidden} transitive requirements locked; --json shows them all)")
     if spec.unresolved:
-        out += ["", "not installed in the capturing interpreter (installed unpinned):"]
+        out += ["", f"guesses ({GUESS_NOTE}):"]
         out += [f"  {u.module} -> {u.pypi_name or u.module}  ({'; '.join(u.reasons[:2])})"
                 for u in spec.unresolved]
+    if spec.apt_packages:
+        out += ["", "system packages (apt):"]
+        rows = [(p.name, p.version or "(unpinned)", "; ".join(p.reasons[:3])
+                 + (" …" if len(p.reasons) > 3 else "")) for p in spec.apt_packages]
+        out += ["  " + line for line in format_table(("package", "version", "why"),
+                                                     rows).splitlines()]
     files = [f for f in spec.files if f.kind != "notebook"]
     if files:
         out += ["", "files shipped with the notebook:"]
@@ -69,8 +79,12 @@ def requirements_html(spec: EnvironmentSpec) -> str:
         f"<tr>{td}<code>{_h(r.name)}</code></td>{td}{_h(r.version or r.specifier or 'unpinned')}"
         f"</td>{td}{_h('; '.join(r.why[:3]))}</td></tr>" for r in spec.direct_requirements)
     rows += "".join(
-        f"<tr>{td}<code>{_h(u.pypi_name or u.module)}</code></td>{td}unpinned (not installed)"
-        f"</td>{td}{_h('; '.join(u.reasons[:3]))}</td></tr>" for u in spec.unresolved)
+        f"<tr>{td}<code>{_h(u.pypi_name or u.module)}</code></td>{td}guess, best-effort"
+        f"</td>{td}{_h('; '.join(u.reasons[:3]))} ({_h(GUESS_NOTE)})</td></tr>"
+        for u in spec.unresolved)
+    rows += "".join(
+        f"<tr>{td}<code>{_h(p.name)}</code> (apt)</td>{td}{_h(p.version or 'unpinned')}"
+        f"</td>{td}{_h('; '.join(p.reasons[:3]))}</td></tr>" for p in spec.apt_packages)
     locked = len(spec.requirements) - len(spec.direct_requirements)
     foot = f"<p>+ {locked} transitive requirements locked</p>" if locked else ""
     warn = "".join(f"<li>{_h(w)}</li>" for w in spec.warnings)
