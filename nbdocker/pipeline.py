@@ -17,11 +17,12 @@ the panel's worker thread.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union)
 
-from .contract import LABEL_BUILD_HASH
+from .contract import LABEL_BUILD_HASH, WORKDIR
 from .engine.base import BuildResult, ContainerEngine, ContainerLimits
 from .events import Event, EventHandler, Phase, emit
 from .exceptions import InputError
@@ -133,14 +134,14 @@ def _spec_for(notebook: Path, options: Options, spec: Optional[EnvironmentSpec],
             from .stages.capture.live import capture_live
 
             spec = capture_live(notebook, kernel.user_ns, baseline=kernel.baseline,
-                                env_names=options.env, on_event=on_event)
+                                env_names=options.env, root=options.root, on_event=on_event)
         else:
             spec = capture_notebook(notebook, python=options.python, env_names=options.env,
-                                    on_event=on_event)
+                                    root=options.root, on_event=on_event)
         # The stage reports progress; its warnings reach the user here, once.
         for warning in spec.warnings:
             emit(on_event, Event(Phase.CAPTURE, "warning", warning))
-    return apply_changes(spec, exclude=options.exclude, extra=options.add)
+    return apply_changes(spec, exclude=options.exclude, extra=options.add, apt=options.apt)
 
 
 # -- image ---------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def _build_inputs(spec: EnvironmentSpec, notebook: Path, options: Options,
     from .stages.image.base import resolve_base_image
 
     base = resolve_base_image(spec, options.base_image)
-    context = build_context(spec, notebook.parent, base_image=base,
+    context = build_context(spec, _project_dir(notebook, spec), base_image=base,
                             options=discover_build_options(), on_event=on_event)
     return base, context, hashlib.sha256(context).hexdigest()
 
@@ -279,7 +280,7 @@ def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, 
     Raises :class:`~nbdocker.exceptions.RunError` subclasses when a cell fails (unless
     ``options.allow_errors``), the run times out or the kernel dies.
     """
-    from .stages.run.execute import run_in_container
+    from .stages.run.execute import image_notebook_path, run_in_container
 
     options = _options(options, changes)
     if notebook is None and not (options.image or options.image_tar):
@@ -289,17 +290,22 @@ def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, 
     if notebook is not None:
         path, spec = _resolve(notebook, spec, options)
     # Everything that can be refused is refused before a build or a load starts.
-    node, output, name = _container_notebook(path, options.output, source)
+    node, output = _container_notebook(path, options.output, source)
     engine = engine or _default_engine()
     engine.check_limits(_limits(options))
     image = options.image
     if options.image_tar:
         loaded = load_image(options.image_tar, engine=engine, on_event=on_event)
         image = image or loaded
+    name: Optional[str] = None
     if image is None:
         assert path is not None
-        image = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
-                             on_event=on_event).tag
+        built = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
+                             on_event=on_event)
+        image, name = built.tag, built.spec.notebook
+    if node is not None and name is None:  # a given image: where it keeps its notebook
+        assert path is not None
+        name = image_notebook_path(engine, image, default=path.name)
     return run_in_container(engine, image, node, parameters=options.parameters,
                             output=output, write_output=source is None or output is not None,
                             limits=_limits(options), cell_timeout=options.cell_timeout,
@@ -319,10 +325,11 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
     options = _options(options, changes)
     engine = engine or _default_engine()
     path, spec = _resolve(notebook, spec, options)
-    source, output, name = _container_notebook(path, options.output)
+    source, output = _container_notebook(path, options.output)
     engine.check_limits(_limits(options))
     built = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
                          on_event=on_event)
+    name = built.spec.notebook  # where the image keeps it: the same path as in the project
     # Errors are allowed so that every cell gets compared; a cell that now raises shows
     # up as "error" in the report instead of stopping the run.
     outcome = run_in_container(engine, built.tag, source, parameters=options.parameters,
@@ -330,10 +337,12 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
                                cell_timeout=options.cell_timeout, allow_errors=True,
                                notebook_name=name, on_event=on_event)
     emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
+    folder = posixpath.dirname(name)
     report = compare_notebooks(source, outcome.notebook, image=built.tag,
                                notebook=str(path), strict_images=options.strict_images,
                                ignore_warnings=options.ignore_warnings,
-                               shipped_files=[f.path for f in built.spec.files])
+                               rerun_dir=posixpath.join(WORKDIR, folder) if folder else WORKDIR,
+                               shipped_files=_beside_notebook(built.spec, folder))
     emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
                          else "outputs differ", step=1, total=1))
     return VerifyOutcome(build=built, run=outcome, report=report)
@@ -432,7 +441,7 @@ def export(notebook: PathLike, to: PathLike, options: Optional[Options] = None, 
     check_writable(to, "--to", directory_ok=True)   # before the capture, not after
     path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
-    return export_bundle(spec, path.parent, to,
+    return export_bundle(spec, _project_dir(path, spec), to,
                          base_image=resolve_base_image(spec, options.base_image),
                          force=options.force, on_event=on_event)
 
@@ -494,18 +503,18 @@ def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec], options: Optio
 
 
 def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
-                        source: Any = None) -> Tuple[Any, Optional[PathLike], Optional[str]]:
+                        source: Any = None) -> Tuple[Any, Optional[PathLike]]:
     """What to send to the container, read once: an in-memory copy of the notebook (or
     of ``source``) in which cells driving nbdocker (``%load_ext nbdocker``,
-    ``%dockerize``) are tagged to be skipped, the output path (beside the original,
-    never over it; with ``source``, only an explicit ``output``) and the notebook's file
-    name. ``(None, output, None)`` runs the notebook baked into the image."""
+    ``%dockerize``) are tagged to be skipped, and the output path (beside the original,
+    never over it; with ``source``, only an explicit ``output``). ``(None, output)``
+    runs the notebook baked into the image."""
     if notebook is None:
         if output is not None:
             from ._fs import check_writable
 
             check_writable(output, "--output")
-        return None, output, None
+        return None, output
     from .notebook_io import read_notebook
     from .stages.run.execute import resolve_output_path
     from .stages.run.selfcells import mark_nbdocker_cells
@@ -514,10 +523,23 @@ def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
 
     marked, _ = mark_nbdocker_cells(source if source is not None else read_notebook(notebook))
     if source is not None and output is None:
-        return marked, None, notebook.name
+        return marked, None
     out = resolve_output_path(notebook, output)
     check_writable(out, "--output")   # found now, not after the whole run
-    return marked, out, notebook.name
+    return marked, out
+
+
+def _project_dir(notebook: Path, spec: EnvironmentSpec) -> Path:
+    """The folder the spec's file paths are relative to (the project root)."""
+    from .stages.capture.project import project_dir
+
+    return project_dir(notebook, spec.notebook)
+
+
+def _beside_notebook(spec: EnvironmentSpec, folder: str) -> List[str]:
+    """The spec's files relative to the notebook's own folder (those below it)."""
+    prefix = f"{folder}/" if folder else ""
+    return [f.path[len(prefix):] for f in spec.files if f.path.startswith(prefix)]
 
 
 def _default_engine() -> ContainerEngine:

@@ -85,8 +85,8 @@ def test_secret_files_are_skipped_even_when_named(nbdir: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["../outside.txt", "/etc/passwd"])
-def test_paths_outside_the_notebook_dir_are_refused(nbdir: Path, bad: str) -> None:
-    with pytest.raises(InputError, match="outside the notebook's directory"):
+def test_paths_outside_the_project_root_are_refused(nbdir: Path, bad: str) -> None:
+    with pytest.raises(InputError, match="outside the project root"):
         build_context(_spec(_entry(bad)), nbdir, base_image=BASE)
 
 

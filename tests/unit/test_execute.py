@@ -177,7 +177,8 @@ def test_image_only_runs_the_notebook_named_by_its_label(tmp_path: Path,
     fake = FakeEngine(images={IMAGE: {"io.nbdocker.notebook": "sub/analysis.ipynb"}},
                       run_handler=handler)
     outcome = run_in_container(fake, IMAGE, None, parameters={"n": 1})
-    assert list(seen[0][-3:-1]) == ["--", "analysis.ipynb"] and "--parameters-json" in seen[0]
+    # the notebook runs where the image keeps it (its folder below the work directory)
+    assert list(seen[0][-3:-1]) == ["--", "sub/analysis.ipynb"] and "--parameters-json" in seen[0]
     assert outcome.output == tmp_path / "analysis.nbdocker.ipynb"
     assert (tmp_path / "analysis.nbdocker.ipynb").is_file()
     unlabelled = FakeEngine(images={IMAGE: {}}, run_handler=handler)

@@ -9,13 +9,20 @@ Layout inside the tar (all entries sorted, mtime 0, uid/gid 0, fixed modes)::
     nbdocker-build/nbdocker_contract.py      nbdocker/contract.py (the runner imports it)
     nbdocker-build/ca-bundle.crt             forwarded CA bundle (builder stage only)
     nbdocker-build/pip.conf, uv.toml         forwarded http(s) indexes (builder only)
-    notebook/<every file the spec names>     the notebook, local modules, data files
+    nbdocker-build/local/<paths>             the project's own packages' sources (files of
+                                             kind "package"), installed from here
+    notebook/<every file the spec names>     the notebook, local modules, data files, at
+                                             their paths below the project root
 
-Only files the spec names are read, never the whole directory, each at most
+Only files the spec names are read, from the project root (``project_dir``: the folder
+the spec's paths are relative to), never the whole folder, each at most
 :data:`~nbdocker._fs.MAX_SHIPPED_FILE` bytes, and a file that looks like a secret by its
 name, its link target, its inode or its content (:func:`nbdocker.secrets.file_secret_reason`)
 is skipped with a warning even when the spec names it. A notebook whose sources or saved
-outputs hold a credential ships (it is the notebook) with a warning per cell.
+outputs hold a credential ships (it is the notebook) with a warning per cell. The project's
+packages' sources go in twice: under ``local/`` for the install step (which must not
+depend on the notebook, so that a notebook-only edit rebuilds only the last layer) and
+under ``notebook/`` like every other file.
 """
 from __future__ import annotations
 
@@ -32,8 +39,9 @@ from ..._json import loads
 from ...secrets import file_secret_reason, notebook_secret_warnings
 from ...spec import EnvironmentSpec
 from .hostpip import BuildOptions
-from .dockerfile import (CONTEXT_BUILD_DIR, CONTEXT_NOTEBOOK_DIR, CONTRACT_FILE, RUNNER_FILE,
-                         render, requirements_txt, runner_requirements_txt)
+from .dockerfile import (CONTEXT_BUILD_DIR, CONTEXT_LOCAL_DIR, CONTEXT_NOTEBOOK_DIR,
+                         CONTRACT_FILE, RUNNER_FILE, render, requirements_txt,
+                         runner_requirements_txt)
 
 __all__ = ["build_context", "context_files", "runner_files", "tar_bytes"]
 
@@ -49,7 +57,7 @@ def runner_files() -> Dict[str, bytes]:
 def _safe_relpath(path: str) -> PurePosixPath:
     rel = PurePosixPath(path)
     if not path or rel.is_absolute() or ".." in rel.parts:
-        raise InputError(f"spec names a file outside the notebook's directory: {path!r}")
+        raise InputError(f"spec names a file outside the project root: {path!r}")
     return rel
 
 
@@ -77,10 +85,11 @@ def _index_files(options: BuildOptions) -> Dict[str, bytes]:
             f"{CONTEXT_BUILD_DIR}/uv.toml": ("\n".join(uv_lines) + "\n").encode()}
 
 
-def context_files(spec: EnvironmentSpec, notebook_dir: Path, *, base_image: str,
+def context_files(spec: EnvironmentSpec, project_dir: Path, *, base_image: str,
                   options: Optional[BuildOptions] = None,
                   on_event: Optional[EventHandler] = None) -> Dict[str, bytes]:
-    """Every file of the build context, name → bytes (see the module docstring)."""
+    """Every file of the build context, name → bytes (see the module docstring).
+    ``project_dir`` is the folder the spec's paths are relative to."""
     options = options or BuildOptions()
     files: Dict[str, bytes] = {
         "Dockerfile": render(spec, base_image=base_image, options=options).encode("utf-8"),
@@ -97,14 +106,15 @@ def context_files(spec: EnvironmentSpec, notebook_dir: Path, *, base_image: str,
     if options.has_index_config:
         files.update(_index_files(options))
 
-    notebook_rel = spec.notebook.rsplit("/", 1)[-1]
-    paths = {f.path for f in spec.files}
+    notebook_rel = spec.notebook
+    kinds = {f.path: f.kind for f in spec.files}
+    paths = set(kinds)
     if not any(f.kind == "notebook" for f in spec.files):
         paths.add(notebook_rel)  # a spec without file entries still ships its notebook
     # The notebook first: when the directory is wrong, say so about the notebook.
     for path in sorted(paths, key=lambda p: (p != notebook_rel, p)):
         rel = _safe_relpath(path)
-        source = Path(notebook_dir) / rel
+        source = Path(project_dir) / rel
         is_notebook = path == notebook_rel
         try:
             size = source.stat().st_size
@@ -126,6 +136,8 @@ def context_files(spec: EnvironmentSpec, notebook_dir: Path, *, base_image: str,
                                      f"secret ({reason})", data={"path": str(rel)}))
                 continue
         files[f"{CONTEXT_NOTEBOOK_DIR}/{rel}"] = data
+        if kinds.get(path) == "package":
+            files[f"{CONTEXT_LOCAL_DIR}/{rel}"] = data
     return files
 
 
@@ -159,10 +171,11 @@ def tar_bytes(files: Dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def build_context(spec: EnvironmentSpec, notebook_dir: Path, *, base_image: str,
+def build_context(spec: EnvironmentSpec, project_dir: Path, *, base_image: str,
                   options: Optional[BuildOptions] = None,
                   on_event: Optional[EventHandler] = None) -> bytes:
     """The uncompressed build-context tar for ``spec``; files are read from
-    ``notebook_dir``. Same inputs, same bytes."""
-    return tar_bytes(context_files(spec, notebook_dir, base_image=base_image,
+    ``project_dir`` (the folder the spec's paths are relative to). Same inputs, same
+    bytes."""
+    return tar_bytes(context_files(spec, project_dir, base_image=base_image,
                                    options=options, on_event=on_event))

@@ -7,6 +7,7 @@ Layout (classic builder; no BuildKit syntax), in cache order::
       [COPY CA bundle / pip.conf / uv.toml; ENV PIP_CERT, SSL_CERT_FILE, ...]
       RUN python3 -m venv /opt/venv   [+ uv in its own venv, /opt/nbdocker-uv]
       COPY requirements.txt;          RUN install it (uv, pip as fallback)
+      [COPY local/; RUN install each local package --no-deps]   # the project's own code
       COPY runner-requirements.txt;   RUN install it --constraint requirements.txt
       RUN pip uninstall debugpy jedi parso     # unused headless, unless the spec pins them
     FROM <base>                     # final stage
@@ -36,7 +37,7 @@ from .hostpip import BuildOptions
 
 __all__ = ["render", "image_labels", "default_tag", "requirements_txt",
            "runner_requirements_txt", "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION",
-           "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR"]
+           "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR", "CONTEXT_LOCAL_DIR"]
 
 # The runner's own needs, pinned so two builds of one spec get the same runner. A spec
 # that pins any of these (or their dependencies) wins: see runner_requirements_txt().
@@ -53,6 +54,7 @@ BUILD_TMP = "/tmp/nbdocker-build"       # builder-only files (CA, pip.conf, requ
 # Names inside the build context.
 CONTEXT_NOTEBOOK_DIR = "notebook"
 CONTEXT_BUILD_DIR = "nbdocker-build"
+CONTEXT_LOCAL_DIR = f"{CONTEXT_BUILD_DIR}/local"  # sources of Requirement.local packages
 RUNNER_FILE = contract.RUNNER_PATH.rsplit("/", 1)[1]      # the runner, under CONTEXT_BUILD_DIR
 CONTRACT_FILE = contract.CONTRACT_PATH.rsplit("/", 1)[1]  # and the contract beside it
 
@@ -95,8 +97,10 @@ def image_labels(spec: EnvironmentSpec, base_image: Optional[str] = None) -> Dic
 
 
 def requirements_txt(spec: EnvironmentSpec) -> str:
-    """Every requirement's pin (the locked closure) plus unresolved names, unpinned."""
-    lines = {req.pin for req in spec.requirements}
+    """Every requirement's pin (the locked closure) plus unresolved names, unpinned.
+    The project's own packages (``Requirement.local``) are not here: they are installed
+    from their source, never from an index under their name."""
+    lines = {req.pin for req in spec.requirements if req.local is None}
     pinned = {req.name for req in spec.requirements}
     for unresolved in spec.unresolved:
         name = unresolved.pypi_name or unresolved.module
@@ -136,6 +140,19 @@ def _apt(spec: EnvironmentSpec) -> List[str]:
         f" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \\\n"
         " && rm -rf /var/lib/apt/lists/*",
     ]
+
+
+def _local_installs(spec: EnvironmentSpec, options: BuildOptions) -> List[str]:
+    """The project's own packages, from the sources in the build context, without their
+    dependencies (pinned above like any other)."""
+    # The spec's grammar keeps `local` a relative path inside the project; quoted anyway.
+    folders = sorted({req.local for req in spec.requirements if req.local is not None})
+    if not folders:
+        return []
+    paths = shell_words(f"{BUILD_TMP}/local" if f == "." else f"{BUILD_TMP}/local/{f}"
+                        for f in folders)
+    return [f"COPY {CONTEXT_LOCAL_DIR}/ {BUILD_TMP}/local/",
+            "RUN " + _install(options, f"--no-deps {paths}")]
 
 
 def render(spec: EnvironmentSpec, *, base_image: str,
@@ -187,6 +204,7 @@ def render(spec: EnvironmentSpec, *, base_image: str,
     out.append(f"COPY {CONTEXT_BUILD_DIR}/requirements.txt {BUILD_TMP}/requirements.txt")
     if requirements_txt(spec):
         out.append("RUN " + _install(options, f"-r {BUILD_TMP}/requirements.txt"))
+    out += _local_installs(spec, options)
     out.append(f"COPY {CONTEXT_BUILD_DIR}/runner-requirements.txt {BUILD_TMP}/runner-requirements.txt")
     if runner_requirements_txt(spec):
         out.append("RUN " + _install(options, f"-r {BUILD_TMP}/runner-requirements.txt"

@@ -27,7 +27,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import nbformat
@@ -44,7 +44,7 @@ from .parameters import parameters_to_json
 from ... import contract
 
 __all__ = ["FailedCell", "RunOutcome", "run_in_container", "default_output_path",
-           "resolve_output_path", "OUTPUT_SUFFIX"]
+           "resolve_output_path", "image_notebook_path", "OUTPUT_SUFFIX"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -263,18 +263,26 @@ def _raise_for(outcome: RunOutcome, runner_error: Optional[Mapping[str, Any]],
                    + (f"; last output:\n{tail}" if tail else ""))
 
 
-def _image_notebook_name(engine: ContainerEngine, image: str) -> str:
-    label = engine.image_labels(image).get(contract.LABEL_NOTEBOOK)
-    if label:
-        return Path(label).name
+def image_notebook_path(engine: ContainerEngine, image: str,
+                        default: Optional[str] = None) -> str:
+    """Where ``image`` keeps its notebook: the POSIX path below the work directory in
+    its ``io.nbdocker.notebook`` label (``notebooks/a/nb.ipynb``), else ``default``.
+    Raises :class:`InputError` when neither says (or the label points outside)."""
+    label = engine.image_labels(image).get(contract.LABEL_NOTEBOOK) or ""
+    rel = PurePosixPath(label)
+    if label and not rel.is_absolute() and ".." not in rel.parts and label.endswith(".ipynb"):
+        return rel.as_posix()
+    if default:
+        return default
     raise InputError(f"image {image} does not say which notebook it holds "
                      "(no nbdocker notebook label): give the NOTEBOOK too")
 
 
 def _command(name: str, *, parameters: Mapping[str, Any], cell_timeout: Optional[float],
              timeout: Optional[float], allow_errors: bool, kernel: str) -> List[str]:
-    # No --cwd: the kernel starts beside the notebook, i.e. in the work directory. The
-    # file names come last, after "--": a notebook named "-x.ipynb" is not an option.
+    # No --cwd: the kernel starts beside the notebook (its folder below the work
+    # directory), as it ran in the project. The file names come last, after "--": a
+    # notebook named "-x.ipynb" is not an option.
     cmd = ["python", contract.RUNNER_PATH]
     if kernel != "python3":  # the runner's default
         cmd += ["--kernel", kernel]
@@ -304,10 +312,11 @@ def run_in_container(engine: ContainerEngine, image: str,
                      on_event: Optional[EventHandler] = None) -> RunOutcome:
     """Run ``notebook`` headless in ``image`` and return how it went.
 
-    ``notebook`` is a path (its bytes are copied in, under its own name), a
-    ``NotebookNode`` (copied in as ``notebook_name``), or None to run the notebook the
-    image already holds. ``limits.timeout`` is the whole-run timeout; ``cell_timeout``
-    bounds each cell. The executed notebook is written to ``output`` (default
+    ``notebook`` is a path (its bytes are copied in, as ``notebook_name`` or under its
+    own name), a ``NotebookNode`` (copied in as ``notebook_name``), or None to run the
+    notebook the image already holds. ``notebook_name`` is a POSIX path below the work
+    directory (``notebooks/a/nb.ipynb``: the kernel runs in the notebook's folder).
+    ``limits.timeout`` is the whole-run timeout; ``cell_timeout`` bounds each cell. The executed notebook is written to ``output`` (default
     ``<stem>.nbdocker.ipynb`` beside the notebook) even when the run fails, unless
     ``write_output`` is False. With ``raise_on_error`` (the default) a failed run
     raises (see the module docstring); otherwise the outcome tells.
@@ -321,12 +330,12 @@ def run_in_container(engine: ContainerEngine, image: str,
     elif notebook is not None:
         source_path = Path(notebook)
         read_notebook(source_path)  # one clear NotebookError for a bad file, before any work
-        name = source_path.name
+        name = notebook_name or source_path.name
         files_in[name] = source_path.read_bytes()
     else:
-        name = notebook_name or _image_notebook_name(engine, image)
-    out_path = resolve_output_path(source_path, output, name=name, force=force) \
-        if write_output else None
+        name = notebook_name or image_notebook_path(engine, image)
+    out_path = resolve_output_path(source_path, output, name=PurePosixPath(name).name,
+                                   force=force) if write_output else None
 
     timeout = limits.timeout
     engine_limits = replace(limits, timeout=timeout + _TIMEOUT_GRACE) if timeout else limits
