@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
-__all__ = ["environment_test", "evaluate", "facts_for", "Undecided"]
+__all__ = ["environment_test", "evaluate", "facts_for", "dotted", "Undecided"]
 
 # Dotted names whose value depends on the interpreter (or, for TYPE_CHECKING, that are
 # False whenever code runs).
@@ -63,7 +63,7 @@ def environment_test(test: ast.AST, aliases: Mapping[str, str]) -> Optional[str]
 
         def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
             nonlocal found
-            if _dotted(node) in _ENV_NAMES:
+            if dotted(node) in _ENV_NAMES:
                 found = True
                 return node
             self.generic_visit(node)
@@ -76,8 +76,9 @@ def environment_test(test: ast.AST, aliases: Mapping[str, str]) -> Optional[str]
     return ast.unparse(tree) if found else None
 
 
-def _dotted(node: ast.AST) -> str:
-    parts = []
+def dotted(node: ast.AST) -> str:
+    """``a.b.c`` for a Name/Attribute chain, else ``""``."""
+    parts: List[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
@@ -152,7 +153,7 @@ def _eval(node: ast.AST, facts: Mapping[str, Any]) -> Any:
             left = right
         return True
     if isinstance(node, (ast.Name, ast.Attribute)):
-        name = _dotted(node)
+        name = dotted(node)
         if name in facts:
             value = facts[name]
             return _VersionInfo(value) if name == "sys.version_info" else value
@@ -172,7 +173,7 @@ def _eval(node: ast.AST, facts: Mapping[str, Any]) -> Any:
             return tuple(base[lower:upper])
         return base[_eval(index, facts)]
     if isinstance(node, ast.Call) and not node.keywords:
-        name = _dotted(node.func)
+        name = dotted(node.func)
         if name in ("platform.system", "platform.python_implementation") and not node.args:
             return facts[name]
         if isinstance(node.func, ast.Attribute) and node.func.attr in ("startswith", "endswith"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from . import hidden
-from .conditions import environment_test
+from .conditions import dotted as _dotted, environment_test
 from .ipython_syntax import parse_cell
 from .pip_args import find_pip_installs
 from .shell import executables
@@ -149,18 +149,6 @@ class SourceScan:
 def _record_row(rec: ImportRecord) -> List[Any]:
     """A record as a list of its fields, in order (compact, fast to load back)."""
     return [getattr(rec, f.name) for f in fields(rec)]
-
-
-def _dotted(node: ast.AST) -> str:
-    """``a.b.c`` for a Name/Attribute chain, else ``""``."""
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
 
 
 def _const_str(node: Optional[ast.AST]) -> Optional[str]:
