@@ -82,9 +82,9 @@ def find_pip_installs(command: str) -> List[PipInstall]:
         return []
     found: List[PipInstall] = []
     for words in commands(command):
-        n = _is_pip(words, 0)
+        n = _is_pip(list(words), 0)
         if n:
-            parsed = parse_pip_command(words[n:])
+            parsed = parse_pip_command(list(words[n:]))
             if parsed is not None:
                 found.append(parsed)
     return found

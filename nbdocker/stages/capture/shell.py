@@ -10,7 +10,8 @@ a local file, shipped as such).
 from __future__ import annotations
 
 import shlex
-from typing import List
+from functools import lru_cache
+from typing import List, Tuple
 
 __all__ = ["commands", "executables", "PREFIXES", "SHELL_BUILTINS"]
 
@@ -31,8 +32,10 @@ SHELL_BUILTINS = frozenset("""
 _OPERATORS = set(";&|()")
 
 
-def commands(line: str) -> List[List[str]]:
+@lru_cache(maxsize=4096)
+def commands(line: str) -> Tuple[Tuple[str, ...], ...]:
     """The simple commands of one shell line, each as its words, prefixes removed.
+    Cached: the pip-install reader and :func:`executables` read the same lines.
 
     Unbalanced quotes make the line unreadable: no commands.
     """
@@ -42,17 +45,17 @@ def commands(line: str) -> List[List[str]]:
         lexer.commenters = "#"
         words = list(lexer)
     except ValueError:
-        return []
-    found: List[List[str]] = []
+        return ()
+    found: List[Tuple[str, ...]] = []
     segment: List[str] = []
     for word in words + [";"]:
         if word and set(word) <= _OPERATORS:
             if segment:
-                found.append(_strip_prefixes(segment))
+                found.append(tuple(_strip_prefixes(segment)))
             segment = []
         else:
             segment.append(word)
-    return [c for c in found if c]
+    return tuple(c for c in found if c)
 
 
 def _strip_prefixes(words: List[str]) -> List[str]:
