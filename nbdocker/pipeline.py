@@ -377,9 +377,13 @@ def sweep(notebook: Optional[PathLike] = None, options: Optional[Options] = None
         raise InputError("give a NOTEBOOK, or --image IMG to sweep the notebook baked into it")
     path: Optional[Path] = None
     if notebook is not None:
+        from .stages.capture.project import notebook_path
+
         path, spec = _resolve(notebook, spec, options)
-        source, _, name = _container_notebook(path, None)
-        assert name is not None
+        source, _ = _container_notebook(path, None)
+        # Where the image keeps it (its path in the project): every run starts in the
+        # notebook's own folder there.
+        name = spec.notebook if spec is not None else notebook_path(path, options.root)
     else:
         assert options.image is not None
         engine = engine or _default_engine()

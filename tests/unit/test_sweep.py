@@ -312,3 +312,17 @@ def test_the_magic_sweeps_with_runs_p_spelling(tmp_path: Path, engine: FakeEngin
     assert result.action == "sweep" and result.run is None
     assert [r.collected["value"] for r in result.sweep.runs] == [10, 30]
     assert "2 runs: 2 ok, 0 failed" in repr(result)
+
+
+def test_a_project_notebook_runs_in_its_own_folder(tmp_path: Path, engine: FakeEngine) -> None:
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    (root / "notebooks" / "a").mkdir(parents=True)
+    notebook = write_notebook(root / "notebooks" / "a" / "grid.ipynb")
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells.append(new_code_cell("import os\nhere = os.getcwd().split(os.sep)[-2:]"))
+    nbformat.write(nb, str(notebook))
+    outcome = pipeline.sweep(notebook, engine=engine, image=IMAGE, out=str(tmp_path / "res"),
+                             sweep_parameters={"a": [1]}, seeds=None, collect=["here"])
+    assert outcome.ok and outcome.notebook == "notebooks/a/grid.ipynb"
+    assert [r.collected["here"] for r in outcome.runs] == [["notebooks", "a"]]

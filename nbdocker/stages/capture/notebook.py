@@ -23,7 +23,7 @@ from .imports import THIS_FILE, ImportRecord, SourceScan, scan_source
 from .interpreter import InterpreterInfo, kernelspec_interpreter, query_interpreter
 from ..._fs import MAX_SHIPPED_FILE
 from .platform import capture_env, platform_info, python_info
-from .project import BUILD_FILES, LocalDists, find_root, local_distributions
+from .project import BUILD_FILES, LocalDists, find_root, local_distributions, notebook_path
 from .system import APT_FILES, SystemNeeds, read_apt_file, resolve_programs
 
 __all__ = ["capture_notebook", "saved_python_warning", "DEFAULT_MAX_FILE_SIZE"]
@@ -279,7 +279,7 @@ def capture_notebook(
     nb = load_notebook_json(nb_path)  # before any event: bad input gives just the error
     project = find_root(nb_path, root)
     real_nb = Path(os.path.realpath(nb_path))
-    notebook_rel = real_nb.relative_to(project).as_posix()
+    notebook_rel = notebook_path(nb_path, root)
     emit(on_event, Event(Phase.CAPTURE, "progress", f"read {nb_path.name}", step=0, total=4))
     warnings: List[str] = []
     kernel = kernel_name(nb)

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from ...exceptions import InputError
 
-__all__ = ["ROOT_MARKERS", "find_root", "project_dir", "LocalDist", "local_distributions",
+__all__ = ["ROOT_MARKERS", "find_root", "notebook_path", "project_dir", "LocalDist", "local_distributions",
            "BUILD_FILES"]
 
 ROOT_MARKERS: Tuple[str, ...] = (".git", "pyproject.toml", "setup.py", "setup.cfg", ".here")
@@ -56,6 +56,13 @@ def find_root(notebook: Path, explicit: Optional[str] = None) -> Path:
         if any(os.path.lexists(candidate / marker) for marker in ROOT_MARKERS):
             return candidate
     return folder
+
+
+def notebook_path(notebook: Path, explicit_root: Optional[str] = None) -> str:
+    """The notebook's POSIX path relative to its project root (what a capture records as
+    ``spec.notebook``), without capturing."""
+    real = Path(os.path.realpath(notebook))
+    return real.relative_to(find_root(notebook, explicit_root)).as_posix()
 
 
 def project_dir(notebook: Path, spec_notebook: str) -> Path:

@@ -460,6 +460,8 @@ def task_main(argv: Sequence[str]) -> int:
             pass
     _writable_workdir()
     if payload.get("source") is not None:  # else: the notebook baked into the image
+        if os.path.dirname(name):  # its folder in the project: shipped, unless --image
+            os.makedirs(os.path.dirname(name), exist_ok=True)
         with open(name, "w", encoding="utf-8") as f:
             json.dump(payload["source"], f)
     command = [name, contract.OUTPUT_NAME, "--parameters-json", json.dumps(parameters)]

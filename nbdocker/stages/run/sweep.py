@@ -110,9 +110,9 @@ class SweepOutcome:
 def image_notebook(engine: ContainerEngine, image: str) -> Tuple[str, Mapping[str, Any]]:
     """The notebook baked into ``image`` (name and nbformat JSON), read from a container
     that only starts Python: a sweep needs its ``parameters`` cell before running."""
-    from .execute import _image_notebook_name
+    from .execute import image_notebook_path
 
-    name = _image_notebook_name(engine, image)
+    name = image_notebook_path(engine, image)
     result = engine.run(image, ["python", "-c", ""], files_out=[name])
     if name not in result.files:
         raise InputError(f"image {image} does not hold its notebook {name}: give the "
