@@ -7,6 +7,7 @@ Public API (everything else is private and may change)::
     built  = nbdocker.build("analysis.ipynb")            # BuildOutcome (tag, image id)
     result = nbdocker.run("analysis.ipynb", parameters={"alpha": 0.2})
     check  = nbdocker.verify("analysis.ipynb")           # .report.reproduced
+    report = nbdocker.compare("a.ipynb", "a.rerun.ipynb")  # two executed notebooks
     path   = nbdocker.export("analysis.ipynb", "share/") # rebuildable bundle
 
 In IPython/Jupyter: ``%load_ext nbdocker`` then ``%dockerize``.
@@ -36,14 +37,15 @@ from .exceptions import (
 )
 from .options import Options
 from .pipeline import (BuildOutcome, Plan, PushOutcome, VerifyOutcome, build, capture, dockerfile,
-                       ensure_image, export, load_image, plan, push, run, save_image, verify)
+                       compare, ensure_image, export, load_image, plan, push, run, save_image,
+                       verify)
 from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirement, Unresolved
 
 if _TYPE_CHECKING:
     from .engine.fake import FakeEngine
     from .stages.capture.live import LiveKernel
     from .stages.run.execute import FailedCell, RunOutcome
-    from .stages.verify.compare import CellResult, ReproductionReport
+    from .stages.verify.report import CellResult, ReproductionReport
 
 # Public names whose modules are not needed to import nbdocker (nbformat, the compare
 # masks, subprocess machinery): loaded on first use (PEP 562), so `import nbdocker` and
@@ -53,8 +55,8 @@ _LAZY = {
     "LiveKernel": "nbdocker.stages.capture.live",
     "RunOutcome": "nbdocker.stages.run.execute",
     "FailedCell": "nbdocker.stages.run.execute",
-    "ReproductionReport": "nbdocker.stages.verify.compare",
-    "CellResult": "nbdocker.stages.verify.compare",
+    "ReproductionReport": "nbdocker.stages.verify.report",
+    "CellResult": "nbdocker.stages.verify.report",
 }
 
 
@@ -94,7 +96,7 @@ __all__ = [
     "load_ipython_extension", "unload_ipython_extension",
     # pipeline
     "Options", "capture", "plan", "dockerfile", "build", "ensure_image", "run", "verify",
-    "export", "push", "save_image", "load_image",
+    "compare", "export", "push", "save_image", "load_image",
     "Plan", "BuildOutcome", "VerifyOutcome", "PushOutcome", "RunOutcome", "FailedCell",
     "ReproductionReport", "CellResult", "LiveKernel",
     # data

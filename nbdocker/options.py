@@ -21,21 +21,24 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, 
 from .exceptions import InputError
 
 __all__ = ["Options", "Flag", "COMMANDS", "add_arguments", "from_namespace", "flags_of",
-           "NETWORKS", "parse_seconds", "parse_cpus", "parse_memory"]
+           "NETWORKS", "parse_seconds", "parse_cpus", "parse_memory", "parse_runs",
+           "parse_tolerance", "MAX_RUNS"]
 
 # The commands whose options live here (capture-only commands have no run options...).
 COMMANDS: Tuple[str, ...] = ("capture", "dockerfile", "build", "run", "verify", "export",
-                             "push")
-_CAPTURING = frozenset(COMMANDS)
+                             "push", "compare")
+_CAPTURING = frozenset({"capture", "dockerfile", "build", "run", "verify", "export", "push"})
 _IMAGING = frozenset({"dockerfile", "build", "run", "verify", "export", "push"})
 _BUILDING = frozenset({"build", "run", "verify", "push"})
 _RUNNING = frozenset({"run", "verify"})
 _VERIFYING = frozenset({"verify"})
+_COMPARING = frozenset({"verify", "compare"})   # compare options: verify's and compare's
 NETWORKS = ("none", "bridge", "host")
 _MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _MIN_MEMORY = 6 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_RUNS = 20   # each run is a whole execution of the notebook
 
 
 def _bytes(size: str) -> float:
@@ -100,6 +103,29 @@ def parse_memory(text: Any, option: str = "--memory") -> str:
     if not _MEMORY.match(value) or float(re.sub(r"[a-zA-Z]$", "", value)) <= 0:
         raise InputError(f"{option} must be a size such as 512m or 2g, not {text!r}")
     return value.lower()
+
+
+def parse_runs(text: Any, option: str = "--runs") -> int:
+    """A whole number of runs from 1 to :data:`MAX_RUNS`."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be a whole number of runs, not {text!r}") from None
+    if not value.is_integer() or not 1 <= value <= MAX_RUNS:
+        raise InputError(f"{option} must be a whole number from 1 to {MAX_RUNS}, not {text!r}")
+    return int(value)
+
+
+def parse_tolerance(text: Any, option: str, upper: float = math.inf) -> float:
+    """A finite number from 0 to ``upper`` (a tolerance)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be a number, not {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= upper:
+        bound = f"from 0 to {upper:g}" if math.isfinite(upper) else "of 0 or more"
+        raise InputError(f"{option} must be a finite number {bound}, not {text!r}")
+    return value
 
 
 def _parse_parameter_pair(pair: Sequence[str]) -> Tuple[str, Any]:
@@ -204,14 +230,46 @@ class Options:
         help="with a bundle: refuse it unless its digest (printed by `nbdocker export`) is "
              "this one")
     # -- compare -------------------------------------------------------------------
+    runs: Optional[int] = _opt(
+        None, "--runs", metavar="N", commands=_VERIFYING, panel=True, parse=parse_runs,
+        help="run the notebook N times, each in a fresh container; what differs between "
+             "these runs is 'volatile', never 'same' (default 2; 1 skips the control run)")
+    rtol: Optional[float] = _opt(
+        None, "--rtol", metavar="R", commands=_COMPARING, panel=True,
+        parse=lambda text: parse_tolerance(text, "--rtol"),
+        help="relative tolerance for numbers in text outputs; within it a cell is 'close' "
+             "(default 1e-06)")
+    atol: Optional[float] = _opt(
+        None, "--atol", metavar="A", commands=_COMPARING, panel=True,
+        parse=lambda text: parse_tolerance(text, "--atol"),
+        help="absolute tolerance for numbers in text outputs (default 1e-12)")
+    image_tolerance: Optional[float] = _opt(
+        None, "--image-tolerance", metavar="FRACTION", commands=_COMPARING, panel=True,
+        parse=lambda text: parse_tolerance(text, "--image-tolerance", 1.0),
+        help="share of an image's pixels that may differ for 'close' (default 0.001; "
+             "pixel comparison needs nbdocker[images])")
     strict_images: bool = _opt(
-        False, "--strict-images", action="store_true", commands=_VERIFYING, panel=True,
-        help="count a differing image (plot) as a difference; by default images are "
-             "compared by hash and reported apart")
+        False, "--strict-images", action="store_true", commands=_COMPARING, panel=True,
+        help="any image difference fails: 'close' images and images compared only by hash "
+             "(without Pillow) count as differences")
     ignore_warnings: bool = _opt(
-        False, "--ignore-warnings", action="store_true", commands=_VERIFYING, panel=True,
+        False, "--ignore-warnings", action="store_true", commands=_COMPARING, panel=True,
         help="leave Python warnings on stderr (deprecations, platform notices) out of the "
              "comparison")
+    sanitize: Optional[str] = _opt(
+        None, "--sanitize", metavar="FILE", commands=_COMPARING,
+        help="nbval sanitize file ([section] regex: ... replace: ...), applied to the "
+             "outputs of both sides")
+    nbval_lax: bool = _opt(
+        False, "--nbval-lax", action="store_true", commands=_COMPARING,
+        help="as nbval --nbval-lax: compare outputs only of cells marked NBVAL_CHECK_OUTPUT "
+             "(the others must still not raise)")
+    html: Optional[str] = _opt(
+        None, "--html", metavar="FILE", commands=_COMPARING,
+        help="also write the report as one self-contained HTML page (side-by-side outputs)")
+    junit_xml: Optional[str] = _opt(
+        None, "--junit-xml", metavar="FILE", commands=_COMPARING,
+        help="also write the report as JUnit XML (one test case per cell) for CI")
 
     def __post_init__(self) -> None:
         # Checked here, once, for every front end (and for Options made in code).
@@ -241,6 +299,16 @@ class Options:
         if self.network is not None and self.network not in NETWORKS:
             raise InputError(f"--network must be one of {', '.join(NETWORKS)}, "
                              f"not {self.network!r}")
+        if self.runs is not None:
+            check(self, "runs", parse_runs(self.runs))
+        for name, upper in (("rtol", math.inf), ("atol", math.inf), ("image_tolerance", 1.0)):
+            if getattr(self, name) is not None:
+                flag = "--" + name.replace("_", "-")
+                check(self, name, parse_tolerance(getattr(self, name), flag, upper))
+        if self.sanitize is not None:
+            from .stages.verify.markers import load_sanitize
+
+            load_sanitize(self.sanitize)   # a bad file is a usage error, before any work
         if self.output is not None and not str(self.output).endswith(".ipynb"):
             raise InputError(f"--output must end in .ipynb: {self.output}")
         if self.tag is not None:

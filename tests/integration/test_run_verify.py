@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from nbdocker import pipeline
-from nbdocker.stages.verify.compare import compare_notebooks
+from nbdocker.stages.verify import compare_notebooks
 from nbdocker.engine.base import ContainerLimits
 from nbdocker.exceptions import KernelDied
 from nbdocker.stages.run.execute import run_in_container
