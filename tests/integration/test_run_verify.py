@@ -78,7 +78,8 @@ def test_parameters_change_the_output(engine: Any, image: str, workdir: Path,
     assert cells[3].outputs[0]["text"] == "hello param\n"
     assert cells[10].outputs[0]["text"] == "n * 10 = 30\n"
     report = compare_notebooks(read_notebook(notebook), outcome.notebook)
-    assert {c.index for c in report.failures} == {2, 3, 4, 9}
+    # 5 prints datetime.now(): data, not masked (one run: volatility is not learnt here)
+    assert {c.index for c in report.failures} == {2, 3, 4, 5, 9}
 
 
 def test_memory_limit_kills_the_kernel(engine: Any, image: str, workdir: Path,

@@ -206,12 +206,12 @@ class _Comparer:
         head = _head(source)
         tags = _tags(cell)
         markers = markers_of(cell)
+        if Marker.SKIP in markers:   # before the tags: verify adds skip-execution to it
+            return CellResult(index, Status.SKIPPED, source_head=head,
+                              note="marked NBVAL_SKIP (not run)")
         for tag in _SKIP_TAGS:
             if tag in tags:
                 return CellResult(index, Status.SKIPPED, source_head=head, note=f"tagged {tag}")
-        if Marker.SKIP in markers:
-            return CellResult(index, Status.SKIPPED, source_head=head,
-                              note="marked NBVAL_SKIP (not run)")
         if not _ran(cell):
             return CellResult(index, Status.SKIPPED, source_head=head,
                               note="not run in the original")
