@@ -246,8 +246,8 @@ class Options:
     image_tolerance: Optional[float] = _opt(
         None, "--image-tolerance", metavar="FRACTION", commands=_COMPARING, panel=True,
         parse=lambda text: parse_tolerance(text, "--image-tolerance", 1.0),
-        help="share of an image's pixels that may differ for 'close' (default 0.001; "
-             "pixel comparison needs nbdocker[images])")
+        help="share of an image's pixels that may differ for 'close', e.g. 0.001 "
+             "(default 0: exact; pixel comparison needs nbdocker[images])")
     strict_images: bool = _opt(
         False, "--strict-images", action="store_true", commands=_COMPARING, panel=True,
         help="any image difference fails: 'close' images and images compared only by hash "

@@ -19,8 +19,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Set,
+                    Tuple, Union)
 
 from .contract import LABEL_BUILD_HASH, WORKDIR
 from .engine.base import BuildResult, ContainerEngine, ContainerLimits
@@ -332,6 +332,16 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
     runs = options.runs or DEFAULT_RUNS
     executed = []
     outcome: Optional["RunOutcome"] = None
+    warned: Set[str] = set()
+
+    def once(event: Event) -> None:   # a control run repeats the first run's warnings
+        if event.kind == "warning":
+            if event.message in warned:
+                return
+            warned.add(event.message)
+        if on_event is not None:
+            on_event(event)
+
     for number in range(1, runs + 1):
         if runs > 1:
             emit(on_event, Event(Phase.RUN, "progress", f"run {number} of {runs} (what "
@@ -344,7 +354,7 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
                                 output=output, limits=_limits(options),
                                 cell_timeout=options.cell_timeout, allow_errors=True,
                                 notebook_name=name, write_output=number == 1,
-                                on_event=on_event)
+                                on_event=once)
         outcome = outcome or this
         executed.append(this.notebook)
     assert outcome is not None

@@ -50,8 +50,9 @@ def test_same_pixels_are_same_whatever_the_png_metadata() -> None:
     assert cell.images[0].method == "pixels"
 
 
-def test_a_few_pixels_are_close_with_their_share() -> None:
-    cell = report(png(), png(dots=10)).cells[0]      # 10 of 20,000 pixels: 0.05%
+def test_a_few_pixels_are_close_within_the_tolerance_with_their_share() -> None:
+    assert report(png(), png(dots=10)).cells[0].status == "differs"   # exact by default
+    cell = report(png(), png(dots=10), image_tolerance=0.001).cells[0]  # 10 of 20,000: 0.05%
     assert cell.status == "close" and cell.images_differ
     assert cell.images[0].share == pytest.approx(10 / 20000)
     assert "0.05% of pixels" in cell.explanation()
@@ -69,7 +70,8 @@ def test_another_size_differs() -> None:
 
 
 def test_strict_images_make_close_images_fail_and_tolerance_is_an_option() -> None:
-    assert report(png(), png(dots=10), strict_images=True).cells[0].status == "differs"
+    assert report(png(), png(dots=10), strict_images=True,
+                  image_tolerance=0.001).cells[0].status == "differs"
     assert report(png(line_y=50), png(line_y=60), image_tolerance=0.5).cells[0].status == "close"
 
 

@@ -87,3 +87,23 @@ def test_every_cell_volatile_proves_nothing() -> None:
     assert not report.reproduced
     assert report.verdict == "NOT PROVEN: no cell could be compared (0 same; 1 volatile " \
                              "cell not provable)"
+
+
+def test_causes_read_from_earlier_cells() -> None:
+    sources = ["import random\nimport numpy as np", "walk = [random.randint(0, 1) for _ in range(9)]",
+               "print(sum(walk))", "rng = np.random.default_rng()", "x = rng.normal(size=3)",
+               "print(x.mean())", "print(np.empty(3))"]
+
+    def run(texts: List[Optional[str]]) -> Any:
+        return _nb(*[_cell(s, t, i + 1) for i, (s, t) in enumerate(zip(sources, texts))])
+
+    first = run([None, None, "4\n", None, None, "0.1\n", "[0. 0. 1.]\n"])
+    second = run([None, None, "5\n", None, None, "0.3\n", "[1. 2. 3.]\n"])
+    report = compare_notebooks(first, first, controls=[second])
+    reasons = {c.index: c.reason for c in report.cells if c.status == "volatile"}
+    assert reasons == {
+        2: "probably values from random numbers drawn without a seed in cell 1: "
+           "walk = [random.randint(0, 1) for _ in range(9)]",
+        5: "probably values from the unseeded random generator made in cell 3: "
+           "rng = np.random.default_rng()",
+        6: "uninitialised memory: print(np.empty(3))"}

@@ -45,6 +45,8 @@ def output_texts(outputs: Sequence[Mapping[str, Any]]) -> List[str]:
 
 
 def _paths(text: str) -> List[str]:
+    if "/" not in text and ":\\" not in text:
+        return []
     return [m.group(0) for m in _ABS_PATH.finditer(text) if len(m.group(0)) <= _MAX_PATH]
 
 

@@ -82,6 +82,14 @@ def _ran(cell: Mapping[str, Any]) -> bool:
     return cell.get("execution_count") is not None or bool(cell.get("outputs"))
 
 
+def _same_raw(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """The same outputs, byte for byte, but for the execution counts."""
+    first, second = a.get("outputs", []) or [], b.get("outputs", []) or []
+    return len(first) == len(second) and all(
+        {k: v for k, v in x.items() if k != "execution_count"} ==
+        {k: v for k, v in y.items() if k != "execution_count"} for x, y in zip(first, second))
+
+
 def _worse(a: Status, b: Status) -> Status:
     return a if _RANK[a] >= _RANK[b] else b
 
@@ -226,8 +234,6 @@ class _Comparer:
                                        "before it)")
         runs = [c for c in counterparts if c is not None]
         installs = is_install_cell(source)
-        old = self.comparable(cell, installs)
-        news = [self.comparable(c, installs) for c in runs]
         old_error = first_error(cell.get("outputs", []) or [])
         hint = _stdin_hint(runs[0].get("outputs", []) or [])
         if old_error is None and Marker.RAISES_EXCEPTION not in markers:
@@ -235,7 +241,9 @@ class _Comparer:
                 new_error = first_error(run.get("outputs", []) or [])
                 if new_error is not None:
                     where = "" if len(runs) == 1 else f" in {self.labels[k]}"
-                    diff, cut = self.diff(old, news[k], ("original", self.labels[k]))
+                    diff, cut = self.diff(self.comparable(cell, installs),
+                                          self.comparable(run, installs),
+                                          ("original", self.labels[k]))
                     return CellResult(index, Status.ERROR, diff, source_head=head,
                                       note=_join(f"re-run raised{where} "
                                                  f"{new_error.get('ename')}: "
@@ -248,6 +256,10 @@ class _Comparer:
             return CellResult(index, Status.SKIPPED, source_head=head,
                               note="output not checked (--nbval-lax: mark it "
                                    "NBVAL_CHECK_OUTPUT to compare it)")
+        if all(_same_raw(cell, run) for run in runs):
+            return CellResult(index, Status.SAME, source_head=head)   # nothing to normalise
+        old = self.comparable(cell, installs)
+        news = [self.comparable(c, installs) for c in runs]
         for k in range(1, len(news)):
             between = _match(news[0], news[k], self.rules)
             if between.status == Status.DIFFERS:

@@ -91,8 +91,37 @@ def _difference_mask(a: Any, b: Any) -> Any:
     return mask
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The chunks that make a PNG's pixels; text, time and physical-size chunks do not.
+_PNG_PIXEL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"gAMA", b"sBIT", b"cHRM",
+                               b"sRGB", b"iCCP"})
+
+
+def _png_pixel_chunks(data: bytes) -> Optional[bytes]:
+    """The pixel-bearing chunks of a PNG, concatenated (None if not a well-formed PNG):
+    equal for two PNGs whose only difference is metadata, found without decoding."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return None
+    parts = []
+    at = len(_PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        kind = data[at + 4:at + 8]
+        if at + 12 + length > len(data):
+            return None
+        if kind in _PNG_PIXEL_CHUNKS:
+            parts.append(data[at + 4:at + 8 + length])
+        at += 12 + length
+        if kind == b"IEND":
+            return b"".join(parts)
+    return None
+
+
 def _pixels(a: bytes, b: bytes, tolerance: float) -> Optional[Tuple[Status, Optional[float], str]]:
     """(status, share of differing pixels, note) by pixels; None when undecodable."""
+    chunks = _png_pixel_chunks(a)
+    if chunks is not None and chunks == _png_pixel_chunks(b):
+        return Status.SAME, None, ""
     try:
         first, second = _open(a), _open(b)
     except Exception:  # noqa: BLE001 - Pillow raises many types for a broken image

@@ -101,20 +101,20 @@ _MASKS: Tuple[Tuple[str, Pattern[str], Replacement], ...] = (
 )
 # Masks that apply only to text holding a profiler's table header, so that a data
 # table that merely looks like one (a DataFrame of floats) is never masked.
-_TABLE_MASKS: Tuple[Tuple[Pattern[str], Tuple[Tuple[Pattern[str], str], ...]], ...] = (
+_TABLE_MASKS: Tuple[Tuple[str, Pattern[str], Tuple[Tuple[Pattern[str], str], ...]], ...] = (
     # cProfile rows are ordered by time and vary in number between Python versions
-    (re.compile(r"^ {1,20}ncalls {1,20}tottime {1,20}percall {1,20}cumtime {1,20}percall "
+    ("ncalls", re.compile(r"^ {1,20}ncalls {1,20}tottime {1,20}percall {1,20}cumtime {1,20}percall "
                 r"{1,20}filename:lineno", re.M), (
         (re.compile(r"^ {0,20}\d{1,15}(?:/\d{1,15})?(?: {1,20}\d{1,15}\.\d{1,15}){4} {1,20}\S"
                     r"[^\n]{0,4096}\n?", re.M), "<PROFILE ROW>\n"),
         (re.compile(r"(?:^<PROFILE ROW>\n)+", re.M), "<PROFILE ROWS>\n"),
     )),
     # memory_profiler's rule is as wide as its header, whose spelling changed
-    (re.compile(r"^Line # {1,20}Mem usage {1,20}Increment", re.M), (
+    ("Mem usage", re.compile(r"^Line # {1,20}Mem usage {1,20}Increment", re.M), (
         (re.compile(r"^={20,4096}$", re.M), "<RULE>"),
     )),
     # line_profiler: keep line numbers, hits and code; mask time, per hit and % time
-    (re.compile(r"^Line # {1,20}Hits {1,20}Time {1,20}Per Hit {1,20}% Time {1,20}Line "
+    ("Per Hit", re.compile(r"^Line # {1,20}Hits {1,20}Time {1,20}Per Hit {1,20}% Time {1,20}Line "
                 r"Contents", re.M), (
         (re.compile(r"^( {0,20}\d{1,9} {1,20}\d{1,15}) {1,20}[\d.e+-]{1,30} {1,20}[\d.e+-]{1,30}"
                     r" {1,20}[\d.]{1,10}(?=  )", re.M), r"\1 <TIME>"),
@@ -243,8 +243,8 @@ class Normaliser:
             # An author's Windows folder: what follows it compares like a POSIX path
             text = _WINDOWS_TAIL.sub(
                 lambda m: m.group(1) + _SEPARATORS.sub("/", m.group(2)), text)
-        for header, masks in _TABLE_MASKS:
-            if header.search(text):
+        for literal, header, masks in _TABLE_MASKS:
+            if literal in text and header.search(text):
                 for pattern, repl in masks:
                     text = pattern.sub(repl, text)
         for literal, marker, name in _PATH_MARKERS:

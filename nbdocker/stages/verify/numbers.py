@@ -20,7 +20,8 @@ from .report import Deviation
 
 __all__ = ["close", "NUMBER"]
 
-NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!\w|\.\w)")
+# (digits first, the fraction optional: a long run of digits is read once, not re-tried)
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?!\w|\.\w)")
 _BLANKS = re.compile(r"[ \t]+")
 
 

@@ -32,9 +32,11 @@ DEFAULT_RUNS = 2
 # far below a changed printed digit of an 8-significant-digit repr (>= 1e-7 relative).
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-12
-# Share of an image's pixels that may differ for "close": a few anti-aliased glyphs of a
-# 640x480 plot; a moved data line changes more.
-DEFAULT_IMAGE_TOLERANCE = 0.001
+# Share of an image's pixels that may differ for "close". Exact by default: the same
+# pinned matplotlib renders pixel-identical plots, while a whole other data line changes
+# only ~0.5% of a 500x300 plot and a moved marker ~0.04%, so any default share would pass
+# real changes; --image-tolerance opts in.
+DEFAULT_IMAGE_TOLERANCE = 0.0
 
 
 class Status(str, enum.Enum):
@@ -71,11 +73,15 @@ class Settings:
     max_kept: int = 0           # characters of one output kept for diffs and views
 
     def describe(self) -> str:
-        """``rtol 1e-06, atol 1e-12, 2 runs, images by pixels (0.1% may differ)``."""
+        """``rtol 1e-06, atol 1e-12, 2 runs, images by pixels (exact)``."""
         parts = [f"rtol {self.rtol:g}", f"atol {self.atol:g}",
                  f"{self.runs} run{'s' if self.runs != 1 else ''}"]
-        parts.append(f"images by pixels ({self.image_tolerance:.2%} may differ)" if self.pixels
-                     else "images by hash")
+        if not self.pixels:
+            parts.append("images by hash")
+        elif self.image_tolerance:
+            parts.append(f"images by pixels ({self.image_tolerance:.2%} may differ)")
+        else:
+            parts.append("images by pixels (exact)")
         if self.strict_images:
             parts.append("strict images")
         if self.ignore_warnings:

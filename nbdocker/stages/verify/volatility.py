@@ -27,6 +27,7 @@ _CLOCK = re.compile(r"\b(?:now|utcnow|today)\(|\btime\.(?:time|perf_counter|mono
                     r"\btimeit\.")
 _UUID = re.compile(r"\buuid[14]\(")
 _IDS = re.compile(r"\bid\(|\bhash\(|\bgetpid\(|\bgethostname\(|\bnode\(\)|\btempfile\.")
+_UNINITIALISED = re.compile(r"\b(?:np|numpy|torch)\.empty(?:_like)?\(")
 
 
 def _line_of(source: str, match: "re.Match[str]") -> str:
@@ -46,23 +47,36 @@ def _permuted(a: Sequence[str], b: Sequence[str]) -> bool:
     return items_a == items_b
 
 
+def _before(found: List[Tuple[int, str]], index: int) -> Optional[Tuple[int, str]]:
+    at = bisect.bisect_left(found, (index, ""))
+    return found[at - 1] if at else None
+
+
 class History:
     """Where a notebook makes unseeded generators and seeds them, read once."""
 
     def __init__(self, cells: Sequence[Tuple[int, str]]) -> None:
-        self.makers: List[Tuple[int, str]] = []
+        self.makers: List[Tuple[int, str]] = []   # unseeded generators made
+        self.draws: List[Tuple[int, str]] = []    # random numbers drawn before any seed
         self.seeds: List[int] = []
         for index, source in cells:
+            seeded = _SEED.search(source)
             made = _UNSEEDED_GENERATOR.search(source)
+            drawn = None if seeded or self.seeds else _RANDOM_USE.search(source)
             if made:
                 self.makers.append((index, _line_of(source, made)))
-            if _SEED.search(source):
+            elif drawn:
+                self.draws.append((index, _line_of(source, drawn)))
+            if seeded:
                 self.seeds.append(index)
 
     def generator_before(self, index: int) -> Optional[Tuple[int, str]]:
         """The nearest cell before ``index`` that makes an unseeded generator."""
-        at = bisect.bisect_left(self.makers, (index, ""))
-        return self.makers[at - 1] if at else None
+        return _before(self.makers, index)
+
+    def draw_before(self, index: int) -> Optional[Tuple[int, str]]:
+        """The nearest cell before ``index`` that draws random numbers, none seeded yet."""
+        return _before(self.draws, index)
 
     def seeded_before(self, index: int) -> bool:
         """Whether a cell before ``index`` seeds something."""
@@ -92,7 +106,18 @@ def explain(source: str, index: int, history: History, first: Sequence[str],
     if _permuted(first, second):
         return ("the order differs between runs: probably a set or dict of strings, whose "
                 "hashing is randomised per process (PYTHONHASHSEED)")
+    empty = _UNINITIALISED.search(source)
+    if empty:
+        return f"uninitialised memory: {_line_of(source, empty)}"
     ids = _IDS.search(source)
     if ids:
         return f"it prints process-specific values: {_line_of(source, ids)}"
+    maker = history.generator_before(index)
+    if maker is not None:
+        return (f"probably values from the unseeded random generator made in cell "
+                f"{maker[0]}: {maker[1]}")
+    draw = history.draw_before(index)
+    if draw is not None:
+        return f"probably values from random numbers drawn without a seed in cell " \
+               f"{draw[0]}: {draw[1]}"
     return ""
