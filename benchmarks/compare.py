@@ -11,8 +11,8 @@ compare on huge outputs (the linear-time promise).
    ``--runs 2`` (image built first, not timed), interleaved; what the control run adds.
 3. **huge outputs** — in-process ``compare_notebooks`` on: one 1 MB line (differing at
    its end); one 100 MB stream without a newline; 100 cells of 1 MB lines (100 MB in
-   all); the 120 KB line of path characters that took the old masks 181 s. Peak memory
-   of the process is printed at the end.
+   all), one or all of them differing; the 120 KB line of path characters that took the
+   old masks 181 s. Peak memory of the process is printed at the end.
 
 nbdime is not a dependency: ``pip install nbdime`` into this virtualenv first (the
 section is skipped, with that line, when it is missing).
@@ -197,9 +197,12 @@ def bench_huge() -> None:
     cases = {
         "one 1 MB line, differing at its end": (nb("x" * mb + "A\n"), nb("x" * mb + "B\n")),
         "100 MB on one stream, no newline": (nb("7" * (100 * mb)), nb("7" * (100 * mb) + "8")),
-        "100 cells of a 1 MB line (100 MB)": (nb(*[f"{i} " + "y" * mb for i in range(100)]),
-                                              nb(*[f"{i} " + "y" * mb for i in range(99)],
-                                                 "99 " + "z" * mb)),
+        "100 cells of a 1 MB line, one differing": (
+            nb(*[f"{i} " + "y" * mb for i in range(100)]),
+            nb(*[f"{i} " + "y" * mb for i in range(99)], "99 " + "z" * mb)),
+        "100 cells of a 1 MB line, all differing": (
+            nb(*[f"{i} " + "y" * mb for i in range(100)]),
+            nb(*[f"{i} " + "y" * mb + "!" for i in range(100)])),
         "the 120 KB path-like line (old: 181 s)": (nb("a/" * 60_000), nb("a/" * 60_000 + "b")),
     }
     for name, (a, b) in cases.items():
@@ -207,7 +210,7 @@ def bench_huge() -> None:
         report = compare_notebooks(a, b)
         seconds = time.perf_counter() - start
         cut = sum(c.truncated for c in report.cells)
-        print(f"   {name:<40} {seconds:6.2f} s  ({report.summary['differs']} differs, "
+        print(f"   {name:<42} {seconds:6.2f} s  ({report.summary['differs']} differs, "
               f"{cut} diff(s) cut, report {len(report.to_json()) / 1e3:.1f} kB)")
 
 
