@@ -75,8 +75,11 @@ def test_parameters_change_the_output(engine: Any, image: str, workdir: Path,
     cells = outcome.notebook.cells
     assert cells[2].metadata["tags"] == ["injected-parameters"]
     assert cells[2].source == "# Parameters\nn = 3\nlabel = 'param'\n"
-    assert cells[3].outputs[0]["text"] == "hello param\n"
-    assert cells[10].outputs[0]["text"] == "n * 10 = 30\n"
+    def printed(cell: Any) -> str:   # the kernel may flush one print in two chunks
+        return "".join(o["text"] for o in cell.outputs if o["output_type"] == "stream")
+
+    assert printed(cells[3]) == "hello param\n"
+    assert printed(cells[10]) == "n * 10 = 30\n"
     report = compare_notebooks(read_notebook(notebook), outcome.notebook)
     # 5 prints datetime.now(): data, not masked (one run: volatility is not learnt here)
     assert {c.index for c in report.failures} == {2, 3, 4, 5, 9}
