@@ -8,6 +8,7 @@ Public API (everything else is private and may change)::
     result = nbdocker.run("analysis.ipynb", parameters={"alpha": 0.2})
     table  = nbdocker.sweep("analysis.ipynb", grid={"alpha": [0.1, 0.2]}, seeds=3)
     check  = nbdocker.verify("analysis.ipynb")           # .report.reproduced
+    report = nbdocker.compare("a.ipynb", "a.rerun.ipynb")  # two executed notebooks
     path   = nbdocker.export("analysis.ipynb", "share/") # rebuildable bundle
 
 In IPython/Jupyter: ``%load_ext nbdocker`` then ``%dockerize``.
@@ -37,7 +38,8 @@ from .exceptions import (
 )
 from .options import Options
 from .pipeline import (BuildOutcome, Plan, PushOutcome, VerifyOutcome, build, capture, dockerfile,
-                       ensure_image, export, load_image, plan, push, run, save_image, sweep,
+                       compare, ensure_image, export, load_image, plan, push, run,
+                       save_image, sweep,
                        verify)
 from .spec import EnvironmentSpec, FileEntry, PlatformInfo, PythonInfo, Requirement, Unresolved
 
@@ -47,7 +49,7 @@ if _TYPE_CHECKING:
     from .stages.run.execute import FailedCell, RunOutcome
     from .stages.run.sweep import SweepOutcome
     from .stages.run.sweep_task import SweepRun
-    from .stages.verify.compare import CellResult, ReproductionReport
+    from .stages.verify.report import CellResult, ReproductionReport
 
 # Public names whose modules are not needed to import nbdocker (nbformat, the compare
 # masks, subprocess machinery): loaded on first use (PEP 562), so `import nbdocker` and
@@ -59,8 +61,8 @@ _LAZY = {
     "FailedCell": "nbdocker.stages.run.execute",
     "SweepOutcome": "nbdocker.stages.run.sweep",
     "SweepRun": "nbdocker.stages.run.sweep_task",
-    "ReproductionReport": "nbdocker.stages.verify.compare",
-    "CellResult": "nbdocker.stages.verify.compare",
+    "ReproductionReport": "nbdocker.stages.verify.report",
+    "CellResult": "nbdocker.stages.verify.report",
 }
 
 
@@ -100,7 +102,7 @@ __all__ = [
     "load_ipython_extension", "unload_ipython_extension",
     # pipeline
     "Options", "capture", "plan", "dockerfile", "build", "ensure_image", "run", "verify",
-    "sweep", "export", "push", "save_image", "load_image",
+    "compare", "sweep", "export", "push", "save_image", "load_image",
     "Plan", "BuildOutcome", "VerifyOutcome", "PushOutcome", "RunOutcome", "FailedCell",
     "SweepOutcome", "SweepRun",
     "ReproductionReport", "CellResult", "LiveKernel",

@@ -22,24 +22,27 @@ from .exceptions import InputError
 
 __all__ = ["Options", "Flag", "COMMANDS", "add_arguments", "from_namespace", "flags_of",
            "NETWORKS", "BACKENDS", "parse_seconds", "parse_cpus", "parse_memory",
-           "parse_count"]
+           "parse_count", "parse_tolerance", "MAX_RUNS"]
 
 # The commands whose options live here (capture-only commands have no run options...).
 COMMANDS: Tuple[str, ...] = ("capture", "dockerfile", "build", "run", "verify", "sweep",
-                             "export", "push")
-_CAPTURING = frozenset(COMMANDS)
+                             "export", "push", "compare")
+_CAPTURING = frozenset({"capture", "dockerfile", "build", "run", "verify", "sweep", "export",
+                        "push"})
 _IMAGING = frozenset({"dockerfile", "build", "run", "verify", "sweep", "export", "push"})
 _BUILDING = frozenset({"build", "run", "verify", "sweep", "push"})
 _RUNNING = frozenset({"run", "verify"})
 _LIMITED = _RUNNING | {"sweep"}      # the run options every container of a sweep gets too
 _VERIFYING = frozenset({"verify"})
 _SWEEPING = frozenset({"sweep"})
+_COMPARING = frozenset({"verify", "compare"})   # compare options: verify's and compare's
 NETWORKS = ("none", "bridge", "host")
 BACKENDS = ("local", "swarm", "kubernetes")
 _MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _MIN_MEMORY = 6 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_RUNS = 20   # each run is a whole execution of the notebook
 
 
 def _bytes(size: str) -> float:
@@ -106,14 +109,28 @@ def parse_memory(text: Any, option: str = "--memory") -> str:
     return value.lower()
 
 
-def parse_count(text: Any, option: str) -> int:
-    """A positive whole number (``-j 4``, ``--seeds 10``); :class:`InputError` else."""
+def parse_count(text: Any, option: str, upper: Optional[int] = None) -> int:
+    """A whole number from 1 (to ``upper``): ``-j 4``, ``--seeds 10``, ``--runs 2``."""
     try:
-        value = int(str(text).strip()) if not isinstance(text, int) else text
-    except ValueError:
+        value = float(text)
+    except (TypeError, ValueError):
         raise InputError(f"{option} must be a whole number, not {text!r}") from None
-    if isinstance(value, bool) or value < 1:
-        raise InputError(f"{option} must be at least 1, not {text!r}")
+    if isinstance(text, bool) or not value.is_integer() or value < 1 \
+            or (upper is not None and value > upper):
+        limit = f"from 1 to {upper}" if upper is not None else "of at least 1"
+        raise InputError(f"{option} must be a whole number {limit}, not {text!r}")
+    return int(value)
+
+
+def parse_tolerance(text: Any, option: str, upper: float = math.inf) -> float:
+    """A finite number from 0 to ``upper`` (a tolerance)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{option} must be a number, not {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= upper:
+        bound = f"from 0 to {upper:g}" if math.isfinite(upper) else "of 0 or more"
+        raise InputError(f"{option} must be a finite number {bound}, not {text!r}")
     return value
 
 
@@ -276,14 +293,46 @@ class Options:
         help="write the Kubernetes manifests and a Slurm array script to DIR instead of "
              "running")
     # -- compare -------------------------------------------------------------------
+    runs: Optional[int] = _opt(
+        None, "--runs", metavar="N", commands=_VERIFYING, panel=True, parse=lambda text: parse_count(text, "--runs", MAX_RUNS),
+        help="run the notebook N times, each in a fresh container; what differs between "
+             "these runs is 'volatile', never 'same' (default 2; 1 skips the control run)")
+    rtol: Optional[float] = _opt(
+        None, "--rtol", metavar="R", commands=_COMPARING, panel=True,
+        parse=lambda text: parse_tolerance(text, "--rtol"),
+        help="relative tolerance for numbers in text outputs; within it a cell is 'close' "
+             "(default 1e-06)")
+    atol: Optional[float] = _opt(
+        None, "--atol", metavar="A", commands=_COMPARING, panel=True,
+        parse=lambda text: parse_tolerance(text, "--atol"),
+        help="absolute tolerance for numbers in text outputs (default 1e-12)")
+    image_tolerance: Optional[float] = _opt(
+        None, "--image-tolerance", metavar="FRACTION", commands=_COMPARING, panel=True,
+        parse=lambda text: parse_tolerance(text, "--image-tolerance", 1.0),
+        help="share of an image's pixels that may differ for 'close', e.g. 0.001 "
+             "(default 0: exact; pixel comparison needs nbdocker[images])")
     strict_images: bool = _opt(
-        False, "--strict-images", action="store_true", commands=_VERIFYING, panel=True,
-        help="count a differing image (plot) as a difference; by default images are "
-             "compared by hash and reported apart")
+        False, "--strict-images", action="store_true", commands=_COMPARING, panel=True,
+        help="any image difference fails: 'close' images and images compared only by hash "
+             "(without Pillow) count as differences")
     ignore_warnings: bool = _opt(
-        False, "--ignore-warnings", action="store_true", commands=_VERIFYING, panel=True,
+        False, "--ignore-warnings", action="store_true", commands=_COMPARING, panel=True,
         help="leave Python warnings on stderr (deprecations, platform notices) out of the "
              "comparison")
+    sanitize: Optional[str] = _opt(
+        None, "--sanitize", metavar="FILE", commands=_COMPARING,
+        help="nbval sanitize file ([section] regex: ... replace: ...), applied to the "
+             "outputs of both sides")
+    nbval_lax: bool = _opt(
+        False, "--nbval-lax", action="store_true", commands=_COMPARING,
+        help="as nbval --nbval-lax: compare outputs only of cells marked NBVAL_CHECK_OUTPUT "
+             "(the others must still not raise)")
+    html: Optional[str] = _opt(
+        None, "--html", metavar="FILE", commands=_COMPARING,
+        help="also write the report as one self-contained HTML page (side-by-side outputs)")
+    junit_xml: Optional[str] = _opt(
+        None, "--junit-xml", metavar="FILE", commands=_COMPARING,
+        help="also write the report as JUnit XML (one test case per cell) for CI")
 
     def __post_init__(self) -> None:
         # Checked here, once, for every front end (and for Options made in code).
@@ -322,6 +371,16 @@ class Options:
         if self.network is not None and self.network not in NETWORKS:
             raise InputError(f"--network must be one of {', '.join(NETWORKS)}, "
                              f"not {self.network!r}")
+        if self.runs is not None:
+            check(self, "runs", parse_count(self.runs, "--runs", MAX_RUNS))
+        for name, upper in (("rtol", math.inf), ("atol", math.inf), ("image_tolerance", 1.0)):
+            if getattr(self, name) is not None:
+                flag = "--" + name.replace("_", "-")
+                check(self, name, parse_tolerance(getattr(self, name), flag, upper))
+        if self.sanitize is not None:
+            from .stages.verify.markers import load_sanitize
+
+            load_sanitize(self.sanitize)   # a bad file is a usage error, before any work
         if self.output is not None and not str(self.output).endswith(".ipynb"):
             raise InputError(f"--output must end in .ipynb: {self.output}")
         if self.tag is not None:

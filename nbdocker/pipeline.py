@@ -20,7 +20,8 @@ import hashlib
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Set, Tuple, Union)
 
 from .contract import LABEL_BUILD_HASH, WORKDIR
 from .engine.base import BuildResult, ContainerEngine, ContainerLimits
@@ -33,10 +34,11 @@ if TYPE_CHECKING:  # the stages load lazily: capturing needs neither docker-py n
     from .stages.capture.live import LiveKernel
     from .stages.run.execute import RunOutcome
     from .stages.run.sweep import SweepOutcome
-    from .stages.verify.compare import ReproductionReport
+    from .stages.verify.report import Environment, ReproductionReport
 
 __all__ = ["Plan", "BuildOutcome", "PushOutcome", "VerifyOutcome", "capture", "plan",
-           "dockerfile", "build", "ensure_image", "run", "verify", "sweep", "export", "push",
+           "dockerfile", "build", "ensure_image", "run", "verify", "compare", "sweep",
+           "export", "push",
            "save_image", "load_image", "ACTIONS"]
 
 PathLike = Union[str, Path]
@@ -317,34 +319,60 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
            spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
            engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
            **changes: Any) -> VerifyOutcome:
-    """capture (unless ``spec``) → build (or reuse) → run (errors allowed) → compare
-    with the saved outputs. Cells that drive nbdocker itself are skipped in both."""
+    """capture (unless ``spec``) → build (or reuse) → run ``options.runs`` times (errors
+    allowed; default 2), each in a fresh container → compare with the saved outputs
+    (what differs between the runs is volatile) → write ``options.html`` /
+    ``options.junit_xml`` when asked. Cells that drive nbdocker itself are skipped in
+    both, cells marked ``NBVAL_SKIP`` are not run."""
     from .stages.run.execute import run_in_container
-    from .stages.verify.compare import compare_notebooks
+    from .stages.verify.markers import mark_skipped_cells
+    from .stages.verify.report import DEFAULT_RUNS
 
     options = _options(options, changes)
+    _check_reports(options)
     engine = engine or _default_engine()
     path, spec = _resolve(notebook, spec, options)
     source, output = _container_notebook(path, options.output)
     engine.check_limits(_limits(options))
+    mark_skipped_cells(source)   # nbval's NBVAL_SKIP: not run (an in-memory copy)
     built = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
                          on_event=on_event)
     name = built.spec.notebook  # where the image keeps it: the same path as in the project
-    # Errors are allowed so that every cell gets compared; a cell that now raises shows
-    # up as "error" in the report instead of stopping the run.
-    outcome = run_in_container(engine, built.tag, source, parameters=options.parameters,
-                               output=output, limits=_limits(options),
-                               cell_timeout=options.cell_timeout, allow_errors=True,
-                               notebook_name=name, on_event=on_event)
-    emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
     folder = posixpath.dirname(name)
-    report = compare_notebooks(source, outcome.notebook, image=built.tag,
-                               notebook=str(path), strict_images=options.strict_images,
-                               ignore_warnings=options.ignore_warnings,
-                               rerun_dir=posixpath.join(WORKDIR, folder) if folder else WORKDIR,
-                               shipped_files=_beside_notebook(built.spec, folder))
-    emit(on_event, Event(Phase.COMPARE, "done", "reproduced" if report.reproduced
-                         else "outputs differ", step=1, total=1))
+    runs = options.runs or DEFAULT_RUNS
+    executed = []
+    outcome: Optional["RunOutcome"] = None
+    warned: Set[str] = set()
+
+    def once(event: Event) -> None:   # a control run repeats the first run's warnings
+        if event.kind == "warning":
+            if event.message in warned:
+                return
+            warned.add(event.message)
+        if on_event is not None:
+            on_event(event)
+
+    for number in range(1, runs + 1):
+        if runs > 1:
+            emit(on_event, Event(Phase.RUN, "progress", f"run {number} of {runs} (what "
+                                 "differs between runs is volatile)", step=number - 1,
+                                 total=runs))
+        # Errors are allowed so that every cell gets compared; a cell that now raises
+        # shows up as "error" in the report instead of stopping the run. Each run gets
+        # a fresh container, so no run sees what another left behind.
+        this = run_in_container(engine, built.tag, source, parameters=options.parameters,
+                                output=output, limits=_limits(options),
+                                cell_timeout=options.cell_timeout, allow_errors=True,
+                                notebook_name=name, write_output=number == 1,
+                                on_event=once)
+        outcome = outcome or this
+        executed.append(this.notebook)
+    assert outcome is not None
+    report = _compare(source, executed, options, notebook=str(path), image=built.tag,
+                      rerun_dirs=[posixpath.join(WORKDIR, folder) if folder else WORKDIR],
+                      shipped_files=_beside_notebook(built.spec, folder),
+                      environments=_environments(engine, built, source, executed[0]),
+                      on_event=on_event)
     return VerifyOutcome(build=built, run=outcome, report=report)
 
 
@@ -427,6 +455,84 @@ def sweep(notebook: Optional[PathLike] = None, options: Optional[Options] = None
     return execute_sweep(planned, backend, ref, limits=_limits(options),
                          cell_timeout=options.cell_timeout, concurrency=options.jobs,
                          on_event=on_event)
+
+
+def compare(original: PathLike, reruns: Union[PathLike, Sequence[PathLike]],
+            options: Optional[Options] = None, *, on_event: Optional[EventHandler] = None,
+            **changes: Any) -> "ReproductionReport":
+    """Compare the executed notebook(s) ``reruns`` with ``original`` (no engine needed):
+    the first re-run against the original, any further ones against the first (what
+    differs between them is volatile). Writes ``options.html`` / ``options.junit_xml``
+    when asked."""
+    from .notebook_io import read_notebook
+
+    options = _options(options, changes)
+    _check_reports(options)
+    paths = [Path(original)] + ([Path(reruns)] if isinstance(reruns, (str, Path))
+                                else [Path(p) for p in reruns])
+    if len(paths) < 2:
+        raise InputError("compare needs the ORIGINAL notebook and at least one RERUN")
+    notebooks = [read_notebook(p) for p in paths]   # one clear NotebookError each
+    return _compare(notebooks[0], notebooks[1:], options, notebook=str(paths[0]),
+                    original_dir=str(paths[0].resolve().parent),
+                    rerun_dirs=[str(p.resolve().parent) for p in paths[1:]] + [WORKDIR],
+                    environments=_environments(None, None, notebooks[0], notebooks[1]),
+                    on_event=on_event)
+
+
+def _check_reports(options: Options) -> None:
+    """Report files that could not be written are found before any work."""
+    if options.html or options.junit_xml:
+        from .stages.verify.files import check_report_path
+
+        check_report_path(options.html, "--html")
+        check_report_path(options.junit_xml, "--junit-xml")
+
+
+def _compare(original: Any, executed: Sequence[Any], options: Options, *,
+             on_event: Optional[EventHandler], **kwargs: Any) -> "ReproductionReport":
+    """The comparison both ``verify`` and ``compare`` make, and the report files."""
+    from .stages.verify.compare import compare_notebooks
+    from .stages.verify.files import write_reports
+    from .stages.verify.markers import load_sanitize
+
+    emit(on_event, Event(Phase.COMPARE, "progress", "comparing outputs", step=0, total=1))
+    report = compare_notebooks(
+        original, executed[0], controls=executed[1:], strict_images=options.strict_images,
+        ignore_warnings=options.ignore_warnings, rtol=options.rtol, atol=options.atol,
+        image_tolerance=options.image_tolerance, lax=options.nbval_lax,
+        sanitize=load_sanitize(options.sanitize) if options.sanitize else (),
+        sanitize_file=options.sanitize or "", **kwargs)
+    write_reports(report, html=options.html, junit=options.junit_xml)
+    for path in (options.html, options.junit_xml):
+        if path:
+            emit(on_event, Event(Phase.COMPARE, "log", f"report written to {path}"))
+    emit(on_event, Event(Phase.COMPARE, "done", report.verdict, step=1, total=1))
+    return report
+
+
+def _environments(engine: Optional[ContainerEngine], built: Optional[BuildOutcome],
+                  original: Any, rerun: Any) -> Tuple["Environment", "Environment"]:
+    """Both sides of a comparison as far as they are known: the Python and kernel each
+    notebook ran with, and for a container run its image and base image."""
+    from .contract import LABEL_BASE_DIGEST, LABEL_BASE_NAME
+    from .stages.verify.report import Environment
+
+    def python(nb: Any) -> str:
+        return str(((nb.metadata.get("language_info") or {}).get("version")) or "")
+
+    def kernel(nb: Any) -> str:
+        return str(((nb.metadata.get("kernelspec") or {}).get("name")) or "")
+
+    first = Environment("original (saved outputs)", python=python(original),
+                        kernel=kernel(original))
+    if engine is None or built is None:
+        return first, Environment("re-run", python=python(rerun), kernel=kernel(rerun))
+    labels = engine.image_labels(built.tag)
+    return first, Environment("re-run (container)", python=python(rerun),
+                              kernel=kernel(rerun), image=built.tag, image_id=built.image_id,
+                              base_image=labels.get(LABEL_BASE_NAME, built.base_image),
+                              base_digest=labels.get(LABEL_BASE_DIGEST, ""))
 
 
 # -- share ---------------------------------------------------------------------------

@@ -34,7 +34,9 @@ examples:
   nbdocker dockerfile analysis.ipynb         the Dockerfile nbdocker would build
   nbdocker build analysis.ipynb              build the image; prints its tag last
   nbdocker run analysis.ipynb -p alpha 0.2   re-run headless with a parameter
-  nbdocker verify analysis.ipynb             build + run + compare with saved outputs
+  nbdocker verify analysis.ipynb             build + run (twice) + compare with saved outputs
+  nbdocker verify analysis.ipynb --html report.html --junit-xml report.xml
+  nbdocker compare analysis.ipynb rerun.ipynb  compare two executed notebooks (no Docker)
   nbdocker sweep analysis.ipynb -p alpha 0.1,0.2 --seeds 4 --collect score -j 4
                                              8 runs in parallel, a table of scores
   nbdocker export analysis.ipynb --to share/ a bundle others can rebuild (also Binder)
@@ -74,9 +76,17 @@ _DESCRIPTIONS = {
             "Run the notebook inside its image (built first when missing) and write the "
             "executed copy to a new file."),
     "verify": ("build + run + compare with the saved outputs",
-               "Capture, build (or reuse) the image, re-run the notebook and compare every "
-               "cell's outputs with the saved ones. Exit 0 only when every compared cell "
-               "matches."),
+               "Capture, build (or reuse) the image, re-run the notebook (--runs times, each "
+               "in a fresh container) and compare every cell's outputs with the saved ones: "
+               "same, close (within --rtol/--atol), volatile (the runs disagree: not "
+               "provable), differs, error or skipped. Exit 0 only when no cell differs or "
+               "fails and at least one was proven."),
+    "compare": ("compare two executed notebooks (no Docker needed)",
+                "Compare the outputs of RERUN with those of ORIGINAL, cell by cell, with the "
+                "same rules as verify: environment noise masked, numbers within --rtol/"
+                "--atol are 'close', images by pixels when Pillow is installed. Further "
+                "RERUNs are compared with the first: what differs between them is "
+                "'volatile'. Exit 0 only when reproduced."),
     "sweep": ("run the notebook once per parameter set, in parallel",
               "Build the image once (or use --image / --bundle), then run the notebook "
               "in one container per parameter set - every combination of the -p lists, "
@@ -110,7 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         short, long = _DESCRIPTIONS[command]
         p = sub.add_parser(command, help=short, description=long)
-        if command == "push":
+        if command == "compare":
+            p.add_argument("original", metavar="ORIGINAL.ipynb",
+                           help="the notebook with the outputs to reproduce")
+            p.add_argument("reruns", metavar="RERUN.ipynb", nargs="+",
+                           help="an executed copy; more than one: what differs between "
+                                "them is volatile")
+        elif command == "push":
             p.add_argument("source", metavar="IMAGE|NOTEBOOK",
                            help="a local image, or a notebook / bundle whose image to push")
             p.add_argument("ref", metavar="REGISTRY/REPO[:TAG]",
@@ -129,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also list the locked transitive requirements in the table")
         elif command in ("build", "run", "push"):
             _output_args(p, "print a JSON summary on stdout")
-        elif command == "verify":
+        elif command in ("verify", "compare"):
             _output_args(p, "print the ReproductionReport as JSON on stdout")
         elif command == "sweep":
             _output_args(p, "print the results table (results.json's document) on stdout")
@@ -260,20 +276,35 @@ def _cmd_run(args: argparse.Namespace, options: Options, renderer: ConsoleRender
     return 0
 
 
-def _cmd_verify(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
-    from ..stages.verify.compare import format_report
+def _print_report(report: Any, options: Options, as_json: bool) -> int:
+    from ..stages.verify.text import format_report
 
+    if as_json:
+        sys.stdout.write(report.to_json())
+    else:
+        print(format_report(report))
+    for label, path in (("HTML report", options.html), ("JUnit XML", options.junit_xml)):
+        if path:
+            print(f"{label}: {path}", file=sys.stderr if as_json else sys.stdout)
+    return 0 if report.reproduced else 1
+
+
+def _cmd_verify(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
     notebook = _notebook_or_bundle(args, options)
     if notebook is None:
         raise InputError("give a NOTEBOOK (or --bundle DIR)")
     outcome = pipeline.verify(notebook, options, on_event=renderer)
     renderer.close()
-    if args.json:
-        sys.stdout.write(outcome.report.to_json())
-    else:
-        print(format_report(outcome.report))
+    code = _print_report(outcome.report, options, args.json)
+    if not args.json:
         print(f"executed notebook: {outcome.output}")
-    return 0 if outcome.report.reproduced else 1
+    return code
+
+
+def _cmd_compare(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
+    report = pipeline.compare(args.original, args.reruns, options, on_event=renderer)
+    renderer.close()
+    return _print_report(report, options, args.json)
 
 
 def _cmd_sweep(args: argparse.Namespace, options: Options, renderer: ConsoleRenderer) -> int:
@@ -333,6 +364,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace, Options, ConsoleRenderer], in
     "run": _cmd_run,
     "verify": _cmd_verify,
     "sweep": _cmd_sweep,
+    "compare": _cmd_compare,
     "export": _cmd_export,
     "push": _cmd_push,
 }

@@ -3,7 +3,7 @@ with the spec it was made from, as plain text (``repr``) and as HTML (the cell o
 
 It renders; it decides nothing. The spec's table comes from
 :mod:`nbdocker.stages.capture.summary`, the report's from
-:mod:`nbdocker.stages.verify.compare`.
+:mod:`nbdocker.stages.verify.text` and :mod:`nbdocker.stages.verify.html`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..stages.capture.live import LiveKernel
     from ..stages.run.execute import RunOutcome
     from ..stages.run.sweep import SweepOutcome
-    from ..stages.verify.compare import ReproductionReport
+    from ..stages.verify.report import ReproductionReport
 
 __all__ = ["DockerizeResult", "result_html", "outcome_html"]
 
@@ -129,7 +129,7 @@ class DockerizeResult:
         elif self.tag:
             parts += ["", f"image: {self.tag}" + (f" ({self.image_id})" if self.image_id else "")]
         if self.report is not None:
-            from ..stages.verify.compare import format_report
+            from ..stages.verify.text import format_report
 
             parts += ["", format_report(self.report)]
         if self.output is not None:
@@ -156,7 +156,7 @@ def _h(text: Any) -> str:
 
 def outcome_html(result: DockerizeResult) -> str:
     """The image, the reproduction summary (with diffs) and the executed notebook."""
-    from ..stages.verify.compare import report_html
+    from ..stages.verify.html import report_html
 
     parts = []
     if result.tag and result.action == "dry-run":

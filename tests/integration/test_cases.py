@@ -42,8 +42,9 @@ def test_case(name: str, engine: Any, base_image: str, tmp_path: Path,
     shutil.copytree(CASES / name, folder, ignore=shutil.ignore_patterns("case.json"))
     before_files = _snapshot(folder)
     before: List[str] = engine.list_containers()
+    args = [a.replace("{case}", str(folder)) for a in case.get("args", [])]
     argv = [case["command"], str(folder / "notebook.ipynb"), "--base-image", base_image,
-            "--python", sys.executable, *case.get("args", [])]
+            "--python", sys.executable, *args]
     code = main(argv)
     out, err = capsys.readouterr()
     assert code == case["exit_code"], f"exit {code}; stderr:\n{err}"
@@ -60,5 +61,11 @@ def test_case(name: str, engine: Any, base_image: str, tmp_path: Path,
         for index, parts in case.get("diff_contains", {}).items():
             for part in parts:
                 assert part in cells[index]["diff"], cells[index]["diff"]
+        for index, wanted in case.get("fields_contain", {}).items():
+            for name, parts in wanted.items():
+                value = cells[index][name]
+                text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+                for part in parts:
+                    assert part in text, f"cell {index} {name}: {text}"
     assert engine.list_containers() == before, "a container was left behind"
     assert _snapshot(folder) == before_files, "the case's files were modified"

@@ -99,8 +99,9 @@ def test_verify_from_inside_the_notebook_reproduces(workdir: Path, engine: Any, 
     (text,) = _texts(cell, "execute_result")
     tag = re.search(r"^image: (\S+)", text, re.M)
     try:
-        assert re.search(r"^REPRODUCED$", text, re.M), text
-        assert re.search(r"^\s+1\s+\[1\]\s+skipped", text, re.M), text  # %load_ext nbdocker
+        assert re.search(r"^REPRODUCED: \d+ same", text, re.M), text
+        # %load_ext nbdocker: position, In [n], (cell id,) status
+        assert re.search(r"^\s+1\s+\[1\]\s+(?:\S+\s+)?skipped", text, re.M), text
         assert path.read_bytes() == before
         executed = nbformat.read(workdir / "selfverify.nbdocker.ipynb", as_version=4)
         # Skipped by nbclient inside the image (nbdocker is not installed there).

@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from nbdocker import pipeline
-from nbdocker.stages.verify.compare import compare_notebooks
+from nbdocker.stages.verify import compare_notebooks
 from nbdocker.engine.base import ContainerLimits
 from nbdocker.exceptions import KernelDied
 from nbdocker.stages.run.execute import run_in_container
@@ -75,10 +75,14 @@ def test_parameters_change_the_output(engine: Any, image: str, workdir: Path,
     cells = outcome.notebook.cells
     assert cells[2].metadata["tags"] == ["injected-parameters"]
     assert cells[2].source == "# Parameters\nn = 3\nlabel = 'param'\n"
-    assert cells[3].outputs[0]["text"] == "hello param\n"
-    assert cells[10].outputs[0]["text"] == "n * 10 = 30\n"
+    def printed(cell: Any) -> str:   # the kernel may flush one print in two chunks
+        return "".join(o["text"] for o in cell.outputs if o["output_type"] == "stream")
+
+    assert printed(cells[3]) == "hello param\n"
+    assert printed(cells[10]) == "n * 10 = 30\n"
     report = compare_notebooks(read_notebook(notebook), outcome.notebook)
-    assert {c.index for c in report.failures} == {2, 3, 4, 9}
+    # 5 prints datetime.now(): data, not masked (one run: volatility is not learnt here)
+    assert {c.index for c in report.failures} == {2, 3, 4, 5, 9}
 
 
 def test_memory_limit_kills_the_kernel(engine: Any, image: str, workdir: Path,

@@ -6,7 +6,9 @@ from typing import Any, List
 
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from nbdocker.stages.verify.compare import compare_notebooks, infer_author_dirs, normalise_text
+from nbdocker.stages.verify import compare_notebooks
+from nbdocker.stages.verify.authordirs import infer_author_dirs
+from nbdocker.stages.verify.normalise import Normaliser
 
 RERUN = "/home/nbdocker/work"
 
@@ -66,8 +68,8 @@ def test_windows_author_dir_plain_and_in_a_repr() -> None:
     found = infer_author_dirs(outputs, known=["data/x.csv"])
     assert sorted(found) == ["C:\\Users\\ann\\nb", "C:\\\\Users\\\\ann\\\\nb"]
     dirs = found + [RERUN]
-    assert normalise_text("C:\\Users\\ann\\nb\\data\\x.csv", dirs=dirs) == \
-        normalise_text(f"{RERUN}/data/x.csv", dirs=dirs)
+    assert Normaliser(dirs).text("C:\\Users\\ann\\nb\\data\\x.csv") == \
+        Normaliser(dirs).text(f"{RERUN}/data/x.csv")
 
 
 def test_longest_known_tail_decides_and_frequent_prefix_comes_first() -> None:

@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nbdocker.stages.verify.compare import ReproductionReport, compare_notebooks, format_report
+from nbdocker.stages.verify import ReproductionReport, compare_notebooks, format_report
 
 
 def ok(text: str, source: str = "x", count: Optional[int] = 1) -> Any:

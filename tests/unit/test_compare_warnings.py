@@ -3,7 +3,8 @@ from typing import Any, List
 
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from nbdocker.stages.verify.compare import compare_notebooks, format_report, strip_warnings
+from nbdocker.stages.verify import compare_notebooks, format_report
+from nbdocker.stages.verify.normalise import strip_warnings
 
 WIN = ("C:\\Anaconda\\Lib\\site-packages\\sklearn\\cluster\\_kmeans.py:1429: UserWarning: "
        "KMeans is known to have a memory leak on Windows with MKL.\n  warnings.warn(\n")

@@ -14,7 +14,7 @@ from nbdocker.pipeline import BuildOutcome
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
 from nbdocker.stages.capture.summary import NO_REQUIREMENTS, format_spec, requirements_html
 from nbdocker.stages.image import default_tag
-from nbdocker.stages.verify.compare import CellResult, ReproductionReport, report_html
+from nbdocker.stages.verify import CellResult, ReproductionReport, report_html
 
 BASE = "local/python:3.11-slim"
 

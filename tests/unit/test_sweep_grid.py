@@ -138,9 +138,9 @@ def test_file_names_are_safe_and_unique_by_index() -> None:
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"jobs": 0}, "--jobs must be at least 1"),
+    ({"jobs": 0}, "--jobs must be a whole number of at least 1"),
     ({"jobs": "many"}, "--jobs must be a whole number"),
-    ({"seeds": -1}, "--seeds must be at least 1"),
+    ({"seeds": -1}, "--seeds must be a whole number of at least 1"),
     ({"collect": ["not a name"]}, "not a valid Python identifier"),
     ({"backend": "slurm"}, "--backend must be one of local, swarm, kubernetes"),
     ({"registry": "Bad Host/x"}, "--registry: not a valid image reference"),
