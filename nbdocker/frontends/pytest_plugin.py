@@ -13,7 +13,8 @@ Every option of ``nbdocker verify`` is a pytest option ``--nbdocker-<flag>`` and
 setting ``nbdocker_<name>``, generated from the same table as the CLI
 (:mod:`nbdocker.options`). Images are reused across sessions and notebooks through the
 pipeline's build-hash check. Under pytest-xdist a notebook's items stay on one worker
-(its ``load`` mode is replaced by ``loadfile`` for nbdocker sessions).
+(its ``load`` mode is replaced by ``loadfile`` for nbdocker sessions). Report files
+(``--nbdocker-html report.html``) get each notebook's name (``report-analysis.html``).
 """
 from __future__ import annotations
 
@@ -140,8 +141,14 @@ class NotebookFile(pytest.File):
         if self.outcome is None and self.error is None:
             from .. import pipeline
 
+            options = self.config.stash[_OPTIONS_KEY]
+            # one session, many notebooks: each report file gets the notebook's name
+            stem = self.target.stem if self.target.suffix else self.target.name
+            per_notebook = {name: str(Path(value).with_name(
+                f"{Path(value).stem}-{stem}{Path(value).suffix}"))
+                for name in ("html", "junit_xml") if (value := getattr(options, name, None))}
             try:
-                self.outcome = pipeline.verify(self.target, self.config.stash[_OPTIONS_KEY])
+                self.outcome = pipeline.verify(self.target, options.replace(**per_notebook))
             except Exception as exc:  # every item reports it
                 self.error = exc
         if self.error is not None:
