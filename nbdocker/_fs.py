@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional, Union
 
+from .signals import deferred
+
 __all__ = ["atomic_writer", "atomic_write_text", "cache_dir", "read_cache", "write_cache",
            "MAX_SHIPPED_FILE", "check_writable"]
 
@@ -30,16 +32,21 @@ def atomic_writer(path: PathLike, *, text: bool = False) -> Iterator[IO[Any]]:
     any error (Ctrl-C included) it is removed and ``path`` is untouched."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+    tmp: Optional[str] = None
     try:
-        fh: IO[Any] = (os.fdopen(fd, "w", encoding="utf-8") if text else os.fdopen(fd, "wb"))
+        with deferred():  # a signal now would leave the temp file unrecorded
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=str(target.parent))
+            fh: IO[Any] = (os.fdopen(fd, "w", encoding="utf-8") if text
+                           else os.fdopen(fd, "wb"))
         with fh:
             yield fh
         os.chmod(tmp, _mode_for(target))  # mkstemp creates 0600
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
 
 

@@ -7,6 +7,11 @@ exits ``128 + signal`` (143 for SIGTERM, 129 for SIGHUP; 130 for Ctrl-C).
 arrives as :class:`Terminated`, a :class:`KeyboardInterrupt`, so code that already
 cleans up on Ctrl-C cleans up on these too. Handlers can only be installed from the
 main thread; elsewhere :func:`handled` does nothing.
+
+:func:`deferred` closes the one window a handler cannot: between creating a resource
+(a temp file, a container) and entering the ``try`` that cleans it up. A signal that
+arrives inside the block is raised when the block ends, so the resource already has
+its clean-up.
 """
 from __future__ import annotations
 
@@ -16,10 +21,12 @@ import threading
 from types import FrameType
 from typing import Any, Dict, Iterator, Optional
 
-__all__ = ["Terminated", "handled", "exit_code", "describe"]
+__all__ = ["Terminated", "handled", "deferred", "exit_code", "describe"]
 
 _HANDLED = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
                  if s is not None)
+# Depth of nested deferred() blocks and the interrupt they hold back (main thread only).
+_DEFER: Dict[str, Any] = {"depth": 0, "pending": None}
 
 
 class Terminated(KeyboardInterrupt):
@@ -52,16 +59,45 @@ def handled() -> Iterator[None]:
     state = {"fired": False}
 
     def _raise(signum: int, frame: Optional[FrameType]) -> Any:
+        if signum == signal.SIGINT:
+            _interrupt(KeyboardInterrupt())  # Ctrl-C keeps its meaning, only deferred
+            return
         if state["fired"]:
             return  # already unwinding: let the clean-up finish
         state["fired"] = True
-        raise Terminated(signum)
+        _interrupt(Terminated(signum))
 
     previous: Dict[int, Any] = {}
-    for signum in _HANDLED:
+    for signum in (*_HANDLED, signal.SIGINT):
         previous[signum] = signal.signal(signum, _raise)
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _interrupt(exc: BaseException) -> None:
+    if _DEFER["depth"]:
+        if _DEFER["pending"] is None:
+            _DEFER["pending"] = exc
+        return
+    raise exc
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold back SIGINT, SIGTERM and SIGHUP (as handled by :func:`handled`) until the
+    block ends, then raise the first one. Keep the block to creating a resource and
+    recording it where the enclosing ``try`` will clean it up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _DEFER["depth"] += 1
+    try:
+        yield
+    finally:
+        _DEFER["depth"] -= 1
+    if not _DEFER["depth"] and _DEFER["pending"] is not None:
+        pending, _DEFER["pending"] = _DEFER["pending"], None
+        raise pending

@@ -28,6 +28,7 @@ from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import (BuildError, EngineError, EngineUnavailable, ImageNotFound, InputError,
                           RegistryError)
 from ..secrets import redact_text
+from ..signals import deferred
 from .refs import split_reference
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
 
@@ -355,18 +356,13 @@ class DockerEngine(ContainerEngine):
             kwargs["user"] = limits.user
         if limits.disk:
             kwargs["storage_opt"] = {"size": limits.disk}
-        try:
-            container = self._call(image, self.client.containers.create, image,
-                                   command=list(command), **kwargs)
-        except EngineError as exc:
-            if limits.disk and "storage" in str(exc).lower():
-                raise InputError(f"--disk {limits.disk}: the engine refused the quota "
-                                 f"({exc}); see `nbdocker run --help`") from None
-            raise
         timed_out = threading.Event()
         timer: Optional[threading.Timer] = None
         logs: Deque[str] = deque(maxlen=MAX_LOG_LINES)
+        container: Any = None
         try:
+            with deferred():  # a signal during create would leave the container unrecorded
+                container = self._create(image, command, kwargs, limits)
             if files_in:
                 owner = self._owner(image, limits.user)
                 self._call(f"copy files into {image}", container.put_archive, "/",
@@ -396,7 +392,19 @@ class DockerEngine(ContainerEngine):
             # into one): stop quickly, then remove; the interrupt propagates.
             if timer is not None:
                 timer.cancel()
-            self._remove_container(container)
+            if container is not None:
+                self._remove_container(container)
+
+    def _create(self, image: str, command: Sequence[str], kwargs: Dict[str, Any],
+                limits: ContainerLimits) -> Any:
+        try:
+            return self._call(image, self.client.containers.create, image,
+                              command=list(command), **kwargs)
+        except EngineError as exc:
+            if limits.disk and "storage" in str(exc).lower():
+                raise InputError(f"--disk {limits.disk}: the engine refused the quota "
+                                 f"({exc}); see `nbdocker run --help`") from None
+            raise
 
     @staticmethod
     def _remove_container(container: Any) -> None:

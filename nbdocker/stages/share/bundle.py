@@ -56,6 +56,7 @@ from ..._fs import MAX_SHIPPED_FILE, atomic_writer
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import BundleError, InputError
 from ...secrets import is_secret_env, is_secret_path
+from ...signals import deferred
 from ...spec import EnvironmentSpec
 from ..image.base import resolve_base_image
 
@@ -243,16 +244,17 @@ def _replace_dir(tmp: Path, target: Path) -> None:
     """Move the finished ``tmp`` to ``target``; an old bundle there is swapped out
     first and removed only once the new one is in place."""
     old: Optional[Path] = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.rmdir(old)
-        os.rename(target, old)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        if old is not None:
-            os.rename(old, target)
-        raise
+    with deferred():  # renames only: a signal must not find the target moved away
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.rmdir(old)
+            os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.rename(old, target)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -327,13 +329,17 @@ def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bu
                               f"nbdocker's and would be overwritten: {_listed(clash)}")
         _update_in_place(target, files, own)
         return target
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp_dir: Optional[Path] = None
     try:
+        with deferred():  # a signal now would leave the folder unrecorded
+            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                            dir=target.parent))
         _write_tree(tmp_dir, files)
         os.chmod(tmp_dir, 0o755)
         _replace_dir(tmp_dir, target)
     except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return target
 
