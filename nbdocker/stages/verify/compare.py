@@ -170,6 +170,20 @@ class ReproductionReport:
     image: str = ""
     notebook: str = ""
     strict_images: bool = False
+    # The image's Python (its base's python3, measured) and the notebook's (captured);
+    # the pipeline fills them in.
+    image_python: str = ""
+    notebook_python: str = ""
+
+    @property
+    def python_line(self) -> str:
+        """``image Python 3.11.2, notebook 3.11.7: patch differs`` ("" when unknown)."""
+        if not (self.image_python and self.notebook_python):
+            return ""
+        from ..image.base import python_difference
+
+        return (f"image Python {self.image_python}, notebook {self.notebook_python}: "
+                f"{python_difference(self.image_python, self.notebook_python) or 'same'}")
 
     @property
     def summary(self) -> Dict[str, int]:
@@ -189,6 +203,7 @@ class ReproductionReport:
         """The ``verify --json`` document."""
         return {"reproduced": self.reproduced, "image": self.image, "notebook": self.notebook,
                 "strict_images": self.strict_images, "summary": self.summary,
+                "python": {"image": self.image_python, "notebook": self.notebook_python},
                 "cells": [c.to_dict() for c in self.cells]}
 
     def to_json(self) -> str:
@@ -567,7 +582,8 @@ def _in(cell: CellResult) -> str:
 def format_report(report: ReproductionReport, *, width: int = 60) -> str:
     """A plain-text table of the report, then the diffs of failing cells and a verdict."""
     rows = [f"Reproduction report for {report.notebook or 'notebook'}"
-            + (f" in {report.image}" if report.image else ""), "",
+            + (f" in {report.image}" if report.image else ""),
+            *([report.python_line] if report.python_line else []), "",
             f"{'cell':>4}  {'In [n]':<7} {'status':<8} {'img':<3}  source"]
     for cell in report.cells:
         image_mark = "≠" if cell.images_differ else ""
