@@ -31,7 +31,7 @@ _SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script", "system", "sx"})
 _FILE_LINE_MAGICS = frozenset({"cat", "cp", "ldir", "less", "lf", "lk", "ll", "ls", "lx",
                                "more", "mv", "pfile", "pycat", "rm", "rmdir"})
 # Extensions that ship inside IPython (``%load_ext autoreload`` is not a requirement).
-_IPYTHON_EXTENSIONS = frozenset({"autoreload", "storemagic"})
+_IPYTHON_EXTENSIONS = frozenset({"autoreload", "storemagic", "deduperreload"})
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _MAX_LITERAL = 1024
 
@@ -174,10 +174,46 @@ class _Walker(ast.NodeVisitor):
         else:
             self.generic_visit(node)
 
+    # -- IPython extensions: %load_ext, extension_manager, c.*App.extensions ----
+    def extension(self, name: str, shown: str) -> None:
+        """An extension loaded by module name needs its distribution, unless IPython
+        ships it."""
+        if name and name not in _IPYTHON_EXTENSIONS and not name.startswith("IPython."):
+            self.add(name, "import", shown)
+
+    def _extension_list(self, source: str, shown: str) -> None:
+        try:
+            names = ast.literal_eval(source)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return
+        if isinstance(names, str):
+            names = [names]
+        if isinstance(names, (list, tuple)):
+            for name in names:
+                if isinstance(name, str):
+                    self.extension(name, shown)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        # c.InteractiveShellApp.extensions = ["version_information"] (a config file
+        # or a cell setting one up)
+        for target in node.targets:
+            if _dotted(target).endswith("App.extensions"):
+                self._extension_list(ast.unparse(node.value), f"{_dotted(target)} = ...")
+        self.generic_visit(node)
+
     # -- calls: dynamic imports and IPython's magics --------------------------
     def visit_Call(self, node: ast.Call) -> None:
         func = _dotted(node.func)
         first = _const_str(node.args[0]) if node.args else None
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        owner = node.func.value if isinstance(node.func, ast.Attribute) else None
+        if method in ("load_extension", "reload_extension") and first and \
+                isinstance(owner, ast.Attribute) and owner.attr == "extension_manager":
+            self.extension(first, f"extension_manager.{method}({first!r})")
+        elif func.endswith("App.extensions.append") and first:
+            self.extension(first, f"{func}({first!r})")
+        elif func.endswith("App.extensions.extend") and node.args:
+            self._extension_list(ast.unparse(node.args[0]), f"{func}(...)")
         if func in ("importlib.import_module", "import_module", "__import__") and first:
             if not first.startswith("."):
                 self.add(first, "dynamic", f"{func}({first!r})")
@@ -246,10 +282,13 @@ class _Walker(ast.NodeVisitor):
             self._shell_paths(args)
         elif name in ("run", "load"):
             self._run(name, args)
-        elif name == "load_ext":
-            ext = args.strip().split(" ")[0] if args.strip() else ""
-            if ext and ext not in _IPYTHON_EXTENSIONS:
-                self.add(ext, "import", shown)
+        elif name in ("load_ext", "reload_ext"):
+            self.extension(args.strip().split(" ")[0] if args.strip() else "", shown)
+        elif name == "config" and ".extensions" in args:
+            # %config InteractiveShellApp.extensions = ['version_information']
+            target, eq, value = args.partition("=")
+            if eq and target.strip().endswith("App.extensions"):
+                self._extension_list(value.strip(), shown)
         elif name in ("matplotlib", "pylab"):
             # Both import matplotlib (and %pylab numpy too); they fail without it.
             self.add("matplotlib", "import", shown)

@@ -15,6 +15,7 @@ from .files import FileCollector, file_entry
 from .imports import SourceScan, scan_cells, scan_source
 from .interpreter import kernelspec_interpreter, query_interpreter
 from ..._fs import MAX_SHIPPED_FILE
+from .kernel_stack import kernel_stack
 from .platform import capture_env, platform_info, python_info
 
 __all__ = ["capture_notebook", "saved_python_warning", "DEFAULT_MAX_FILE_SIZE"]
@@ -165,18 +166,19 @@ def capture_notebook(
 
     emit(on_event, Event(Phase.CAPTURE, "progress", "resolving distributions", step=3, total=4))
     resolution = resolve(scan.records, info, local_modules=local)
+    requirements, kernel_warnings = kernel_stack(resolution.requirements, info)
     env_pairs, env_warnings = capture_env(env_names)
 
     saved = saved_python_warning(nb, python_info(info).version)
     if saved:
         warnings.append(saved)
     all_warnings = _unique([*warnings, *scan.warnings, *collector.warnings,
-                            *resolution.warnings, *env_warnings])
+                            *resolution.warnings, *kernel_warnings, *env_warnings])
     spec = EnvironmentSpec(
         notebook=nb_path.name,
         python=python_info(info),
         platform=platform_info(info, kernel),
-        requirements=tuple(resolution.requirements),
+        requirements=requirements,
         unresolved=tuple(resolution.unresolved),
         files=tuple(collector.entries.values()),
         env=tuple(env_pairs),
