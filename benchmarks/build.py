@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -96,8 +97,10 @@ def _packages_bytes(engine: DockerEngine, tag: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # .nbdocker-base is empty when the engine's mirror serves nbdocker's default base.
     parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE") or
-                        (ROOT / ".nbdocker-base").read_text().strip())
+                        (ROOT / ".nbdocker-base").read_text().strip() or
+                        f"python:{platform.python_version()}-slim")
     parser.add_argument("--keep", action="store_true", help="keep the built images")
     args = parser.parse_args()
     engine = DockerEngine.from_env(timeout=1800)
