@@ -56,7 +56,7 @@ def base_image(engine: "object") -> str:
         _unavailable("no base image: set NBDOCKER_BASE_IMAGE or run scripts/setup.sh")
     if not name:
         name = marker.read_text(encoding="utf-8").strip() or resolve_base_image(
-            EnvironmentSpec(notebook="", python=PythonInfo(platform.python_version())))
+            EnvironmentSpec(notebook="x.ipynb", python=PythonInfo(platform.python_version())))
     if engine.image_id(name) is None:  # type: ignore[attr-defined]
         try:
             engine.pull(name)  # type: ignore[attr-defined]

@@ -140,3 +140,18 @@ def test_registry_stopped_is_exit_3_and_one_line(engine: Any, tmp_path: Path,
     assert len(errors) == 1 and "Traceback" not in "\n".join(err)
     assert f"{address}/python:{PY}-slim" in errors[0] and address in errors[0]
     assert "reachable" in errors[0] and "--base-image" in errors[0]
+
+
+def test_another_platform_warns_of_emulation_on_the_real_engine(
+        engine: Any, base_image: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    native = engine.native_platform()
+    other = "linux/arm64" if native == "linux/amd64" else "linux/amd64"
+    notebook = write_notebook(tmp_path / "nb", "# platform", code="print('hi')")
+    code = main(["build", str(notebook), "--quiet", "--platform", other, "--pull", "never",
+                 "--base-image", base_image, "--python", sys.executable])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"warning: building for {other} on a {native} engine" in err and "emulation" in err
+    errors = [line for line in err.splitlines() if line.startswith("nbdocker: error:")]
+    assert errors == [errors[0]] and f"only for {native}, not {other}" in errors[0]

@@ -176,6 +176,13 @@ def test_another_platform_warns_about_emulation_and_is_another_build(notebook: P
     assert first.tag == other.tag
 
 
+def test_a_local_base_for_another_platform_is_not_used(notebook: Path) -> None:
+    engine = _engine(images={"local/py:1": {}})
+    with pytest.raises(ImageNotFound, match="only for linux/amd64, not linux/arm64"):
+        pipeline.build(notebook, spec=_spec(notebook), engine=engine, base_image="local/py:1",
+                       platform="linux/arm64", pull="never")
+
+
 def test_a_notebook_captured_on_arm64_says_so(notebook: Path) -> None:
     engine = _engine(registry={EXACT: {}})
     events: List[Event] = []

@@ -237,15 +237,18 @@ def _hint(reason: str, name: str) -> str:
 
 
 def _no_base(candidates: Sequence[str], failures: Sequence[Tuple[str, Optional[RegistryError]]],
-             pull: str) -> EngineError:
+             pull: str, platform: Optional[str], elsewhere: Optional[str]) -> EngineError:
     """One line: the image, the registry, what happened, what to try."""
     wanted, others = candidates[0], list(candidates[1:])
     local = "or build on an image this engine has: --base-image IMG / NBDOCKER_BASE_IMAGE"
     if pull == "never":
         nor = f" (nor is {', '.join(others)})" if others else ""
+        where = (f"is on the engine only for {elsewhere}, not {platform}," if elsewhere
+                 else "is not on the engine")
         return ImageNotFound(
-            f"base image {wanted} is not on the engine{nor} and --pull never forbids "
-            f"pulling: `docker pull {wanted}`, use --pull missing, {local}")
+            f"base image {wanted} {where}{nor} and --pull never forbids pulling: "
+            f"`docker pull {'--platform ' + platform + ' ' if platform else ''}{wanted}`, "
+            f"use --pull missing, {local}")
     first = next(exc for _, exc in failures if exc is not None)
     either = f"; {', '.join(others)} could not be had either" if others else ""
     what = str(first).replace("cannot pull ", "cannot pull base image ", 1)
@@ -264,9 +267,11 @@ def ensure_base(engine: ContainerEngine, spec: EnvironmentSpec, *,
         raise ValueError(f"pull policy must be one of {PULL_POLICIES}, not {pull!r}")
     candidates = base_candidates(spec, override, pinned)
     failures: List[Tuple[str, Optional[RegistryError]]] = []
+    elsewhere: Optional[str] = None   # the platform a present first candidate is for
     for index, name in enumerate(candidates):
         info = engine.inspect_image(name)
         if info is not None and platform and info.platform != platform:
+            elsewhere = elsewhere or (info.platform if index == 0 else None)
             info = None   # here, but for another platform: Docker pulls the right one
         pulled = False
         if pull == "always" or (info is None and pull == "missing"):
@@ -293,4 +298,4 @@ def ensure_base(engine: ContainerEngine, spec: EnvironmentSpec, *,
         python = check_base_python(engine, info.image_id, spec, on_event, shown=name)
         return BaseImage(name=name, image_id=info.image_id, python=python, digest=digest,
                          repository=repository, pulled=pulled)
-    raise _no_base(candidates, failures, pull)
+    raise _no_base(candidates, failures, pull, platform, elsewhere)
