@@ -249,9 +249,12 @@ def _no_base(candidates: Sequence[str], failures: Sequence[Tuple[str, Optional[R
             f"base image {wanted} {where}{nor} and --pull never forbids pulling: "
             f"`docker pull {'--platform ' + platform + ' ' if platform else ''}{wanted}`, "
             f"use --pull missing, {local}")
-    first = next(exc for _, exc in failures if exc is not None)
+    name, first = next((n, exc) for n, exc in failures if exc is not None)
     either = f"; {', '.join(others)} could not be had either" if others else ""
-    what = str(first).replace("cannot pull ", "cannot pull base image ", 1)
+    what = str(first)
+    prefix = f"cannot pull {name} "   # the engine's wording: "cannot pull REF from HOST: …"
+    what = (f"base image {name} cannot be pulled {what[len(prefix):]}"
+            if what.startswith(prefix) else f"base image {name}: {what}")
     return RegistryError(f"{what}{either} — {_hint(first.reason, wanted)}, {local}",
                          reason=first.reason)
 
