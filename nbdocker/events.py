@@ -21,6 +21,7 @@ class Phase(str, enum.Enum):
 
     CAPTURE = "capture"
     RENDER = "render"
+    PULL = "pull"        # fetching the base image (layers and bytes in ``data``)
     BUILD = "build"
     RUN = "run"
     COMPARE = "compare"

@@ -119,7 +119,15 @@ class ImageNotFound(EngineError):
 
 
 class RegistryError(EngineError):
-    """A registry refused a push or pull (authentication, unreachable, unknown repo)."""
+    """A registry refused a push or pull (authentication, unreachable, unknown repo).
+
+    ``reason`` says which, when the engine could tell: ``"not_found"`` (no such
+    repository or tag), ``"denied"`` (credentials refused), ``"unreachable"`` (network,
+    DNS, TLS) or ``"error"`` (anything else)."""
+
+    def __init__(self, message: str, *, reason: str = "error") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RunError(NbDockerError):

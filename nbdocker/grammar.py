@@ -174,6 +174,11 @@ def check_spec(spec: "EnvironmentSpec") -> None:
         check_env_name(pair[0], f"env[{i}].name")
         check_text(pair[1], f"env[{i}].value", show=False)
     _texts(spec.warnings, "warnings")
+    if spec.base_image is not None:
+        from .engine.refs import check_reference
+
+        check_reference(check_text(spec.base_image, "base_image", limit=512), "base_image",
+                        digest=True)
 
 
 def _texts(values: Any, field: str) -> None:

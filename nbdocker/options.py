@@ -19,10 +19,11 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 
 from .exceptions import InputError
+from .stages.image.base import PLATFORMS, PULL_POLICIES
 
 __all__ = ["Options", "Flag", "COMMANDS", "add_arguments", "from_namespace", "flags_of",
-           "NETWORKS", "BACKENDS", "parse_seconds", "parse_cpus", "parse_memory",
-           "parse_count", "parse_tolerance", "MAX_RUNS"]
+           "NETWORKS", "BACKENDS", "PULL_POLICIES", "PLATFORMS", "parse_seconds",
+           "parse_cpus", "parse_memory", "parse_count", "parse_tolerance", "MAX_RUNS"]
 
 # The commands whose options live here (capture-only commands have no run options...).
 COMMANDS: Tuple[str, ...] = ("capture", "dockerfile", "build", "run", "verify", "sweep",
@@ -36,6 +37,7 @@ _LIMITED = _RUNNING | {"sweep"}      # the run options every container of a swee
 _VERIFYING = frozenset({"verify"})
 _SWEEPING = frozenset({"sweep"})
 _COMPARING = frozenset({"verify", "compare"})   # compare options: verify's and compare's
+_PULLING = _BUILDING | {"export"}   # export pins the base by digest, pulling when missing
 NETWORKS = ("none", "bridge", "host")
 BACKENDS = ("local", "swarm", "kubernetes")
 _MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
@@ -184,8 +186,16 @@ class Options:
     # -- image ---------------------------------------------------------------------
     base_image: Optional[str] = _opt(
         None, "--base-image", metavar="IMG", commands=_IMAGING, panel=True,
-        help="base image (default: $NBDOCKER_BASE_IMAGE, else python:X.Y-slim matching the "
-             "captured Python)")
+        help="base image (default: $NBDOCKER_BASE_IMAGE, else python:X.Y.Z-slim of the captured "
+             "Python, python:X.Y-slim when that tag cannot be had; pinned by digest)")
+    pull: Optional[str] = _opt(
+        None, "--pull", choices=PULL_POLICIES, commands=_PULLING, panel=True,
+        help="when to pull the base image: missing (default: when it is not on the "
+             "engine), always, or never (local images only)")
+    platform: Optional[str] = _opt(
+        None, "--platform", choices=PLATFORMS, commands=_BUILDING, panel=True,
+        help="build and run for this platform (default: the engine's own; another one is "
+             "emulated)")
     tag: Optional[str] = _opt(
         None, "--tag", "-t", metavar="T", commands=_BUILDING, panel=True,
         help="image tag (default nbdocker/<notebook>:<spec hash>)")
@@ -368,9 +378,11 @@ class Options:
             if not _ENV_NAME.match(name):
                 raise InputError(f"--env takes a variable name ([A-Za-z_][A-Za-z0-9_]*), "
                                  f"not {name!r}")
-        if self.network is not None and self.network not in NETWORKS:
-            raise InputError(f"--network must be one of {', '.join(NETWORKS)}, "
-                             f"not {self.network!r}")
+        for name, allowed in (("network", NETWORKS), ("pull", PULL_POLICIES),
+                              ("platform", PLATFORMS)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise InputError(f"--{name} must be one of {', '.join(allowed)}, not {value!r}")
         if self.runs is not None:
             check(self, "runs", parse_count(self.runs, "--runs", MAX_RUNS))
         for name, upper in (("rtol", math.inf), ("atol", math.inf), ("image_tolerance", 1.0)):

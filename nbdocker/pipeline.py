@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
                     Set, Tuple, Union)
@@ -32,6 +32,7 @@ from .spec import EnvironmentSpec
 
 if TYPE_CHECKING:  # the stages load lazily: capturing needs neither docker-py nor nbclient
     from .stages.capture.live import LiveKernel
+    from .stages.image.base import BaseImage
     from .stages.run.execute import RunOutcome
     from .stages.run.sweep import SweepOutcome
     from .stages.verify.report import Environment, ReproductionReport
@@ -79,10 +80,11 @@ class BuildOutcome:
     tag: str
     image_id: str
     spec: EnvironmentSpec
-    base_image: str
+    base_image: str                        # the base, pinned: name@sha256:… (or its name)
     result: Optional[BuildResult] = None   # None when the image already existed
     saved: Optional[Path] = None
     pushed: Optional[PushOutcome] = None
+    base: Optional["BaseImage"] = None     # digest, image id and Python of the base
 
     @property
     def built(self) -> bool:
@@ -150,7 +152,8 @@ def _spec_for(notebook: Path, options: Options, spec: Optional[EnvironmentSpec],
 
 def dockerfile(spec: EnvironmentSpec, options: Optional[Options] = None,
                **changes: Any) -> str:
-    """The deterministic Dockerfile for ``spec`` (pure; no engine needed)."""
+    """The deterministic Dockerfile for ``spec`` (pure; no engine needed). Its ``FROM``
+    names the base by the policy's name; a build pins it by digest."""
     from .stages.image import discover_build_options, render
     from .stages.image.base import resolve_base_image
 
@@ -170,9 +173,9 @@ def plan(notebook: PathLike, options: Optional[Options] = None, *,
     options = _options(options, changes)
     path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
-    return Plan(spec=spec, dockerfile=dockerfile(spec, options),
-                tag=options.tag or default_tag(spec),
-                base_image=resolve_base_image(spec, options.base_image))
+    base = resolve_base_image(spec, options.base_image, spec.base_image)
+    return Plan(spec=spec, dockerfile=dockerfile(spec, options.replace(base_image=base)),
+                tag=options.tag or default_tag(spec), base_image=base)
 
 
 def build(notebook: PathLike, options: Optional[Options] = None, *,
@@ -189,7 +192,7 @@ def build(notebook: PathLike, options: Optional[Options] = None, *,
 
         check_writable(options.save, "--save")
     engine = engine or _default_engine()
-    built = _build(engine, spec, options, _build_inputs(spec, path, options, on_event),
+    built = _build(engine, spec, options, _build_inputs(engine, spec, path, options, on_event),
                    on_event)
     return _share_built(engine, built, options, on_event)
 
@@ -206,13 +209,14 @@ def ensure_image(notebook: PathLike, options: Optional[Options] = None, *,
     path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
     engine = engine or _default_engine()
-    inputs = _build_inputs(spec, path, options, on_event)
+    inputs = _build_inputs(engine, spec, path, options, on_event)
     tag = _tag(spec, options)
     image_id = engine.image_id(tag)
-    if image_id is not None and engine.image_labels(tag).get(LABEL_BUILD_HASH) == inputs[2]:
+    if image_id is not None and engine.image_labels(tag).get(LABEL_BUILD_HASH) == inputs.digest:
         emit(on_event, Event(Phase.BUILD, "done", f"{tag} (already built)",
                              data={"image_id": image_id, "reused": True}))
-        return BuildOutcome(tag=tag, image_id=image_id, spec=spec, base_image=inputs[0])
+        return BuildOutcome(tag=tag, image_id=image_id, spec=spec,
+                            base_image=inputs.base.pinned, base=inputs.base)
     return _build(engine, spec, options, inputs, on_event)
 
 
@@ -223,36 +227,50 @@ def _tag(spec: EnvironmentSpec, options: Options) -> str:
 
 
 def _build(engine: ContainerEngine, spec: EnvironmentSpec, options: Options,
-           inputs: Tuple[str, bytes, str], on_event: Optional[EventHandler]) -> BuildOutcome:
-    from .stages.image.base import check_base_python
-
-    base, context, build_hash = inputs
+           inputs: "_BuildInputs", on_event: Optional[EventHandler]) -> BuildOutcome:
     tag = _tag(spec, options)
-    check_base_python(engine, base, spec, on_event)
-    result = engine.build(context, tag, labels={LABEL_BUILD_HASH: build_hash},
-                          on_event=on_event)
+    labels = {LABEL_BUILD_HASH: inputs.digest, **inputs.base.labels}
+    result = engine.build(inputs.context, tag, labels=labels, on_event=on_event,
+                          platform=inputs.platform)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
-    return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
-                        result=result)
+    return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec,
+                        base_image=inputs.base.pinned, result=result, base=inputs.base)
 
 
-def _build_inputs(spec: EnvironmentSpec, notebook: Path, options: Options,
-                  on_event: Optional[EventHandler]) -> Tuple[str, bytes, str]:
-    """The base image, the in-memory build context and its digest (the context tar is
-    deterministic, so equal digests mean an identical build)."""
+@dataclass(frozen=True)
+class _BuildInputs:
+    """The base (found or pulled, pinned), the in-memory build context, its digest and
+    the platform to build for (None: the engine's own)."""
+
+    base: "BaseImage"
+    context: bytes
+    digest: str
+    platform: Optional[str]
+
+
+def _build_inputs(engine: ContainerEngine, spec: EnvironmentSpec, notebook: Path,
+                  options: Options, on_event: Optional[EventHandler]) -> _BuildInputs:
+    """The build's inputs. The context tar is deterministic and its Dockerfile starts
+    ``FROM`` the base's digest (or image id), so equal digests mean an identical build;
+    a foreign platform is part of the digest too."""
     from .stages.image import build_context, discover_build_options
-    from .stages.image.base import resolve_base_image
+    from .stages.image.base import check_platform, ensure_base
 
-    base = resolve_base_image(spec, options.base_image)
-    context = build_context(spec, _project_dir(notebook, spec), base_image=base,
+    target = check_platform(engine, options.platform, spec, on_event)
+    platform = target if target != engine.native_platform() else None
+    base = ensure_base(engine, spec, override=options.base_image,
+                       pinned=spec.base_image, pull=options.pull or "missing",
+                       platform=platform, on_event=on_event)
+    context = build_context(spec, _project_dir(notebook, spec), base_image=base.ref,
                             options=discover_build_options(), on_event=on_event)
-    return base, context, hashlib.sha256(context).hexdigest()
+    digest = hashlib.sha256(context)
+    if platform:
+        digest.update(f"\0platform={platform}".encode())
+    return _BuildInputs(base, context, digest.hexdigest(), platform)
 
 
 def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,
                  on_event: Optional[EventHandler]) -> BuildOutcome:
-    from dataclasses import replace
-
     saved = save_image(built.tag, options.save, engine=engine, on_event=on_event) \
         if options.save else None
     pushed = push(built.tag, options.push, engine=engine, on_event=on_event) \
@@ -264,7 +282,8 @@ def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,
 
 def _limits(options: Options) -> ContainerLimits:
     return ContainerLimits(network=options.network, memory=options.memory,
-                           cpus=options.cpus, timeout=options.timeout, disk=options.disk)
+                           cpus=options.cpus, timeout=options.timeout, disk=options.disk,
+                           platform=options.platform)
 
 
 def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, *,
@@ -330,9 +349,9 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
 
     options = _options(options, changes)
     _check_reports(options)
-    engine = engine or _default_engine()
     path, spec = _resolve(notebook, spec, options)
     source, output = _container_notebook(path, options.output)
+    engine = engine or _default_engine()   # a bad notebook is said before the engine
     engine.check_limits(_limits(options))
     mark_skipped_cells(source)   # nbval's NBVAL_SKIP: not run (an in-memory copy)
     built = ensure_image(path, options, spec=spec, kernel=kernel, engine=engine,
@@ -539,21 +558,54 @@ def _environments(engine: Optional[ContainerEngine], built: Optional[BuildOutcom
 
 def export(notebook: PathLike, to: PathLike, options: Optional[Options] = None, *,
            spec: Optional[EnvironmentSpec] = None, kernel: Optional["LiveKernel"] = None,
-           on_event: Optional[EventHandler] = None, **changes: Any) -> Path:
+           engine: Optional[ContainerEngine] = None, on_event: Optional[EventHandler] = None,
+           **changes: Any) -> Path:
     """Write the shareable bundle of ``notebook`` (or of a bundle: re-export) to ``to``,
-    a directory or a ``.tar.gz``; see :mod:`nbdocker.stages.share.bundle`. No engine
-    needed."""
+    a directory or a ``.tar.gz``; see :mod:`nbdocker.stages.share.bundle`. The bundle's
+    ``FROM`` pins the base by digest (found or pulled on ``engine``); without an engine,
+    or for a base that exists only locally, it names the base and warns."""
     from ._fs import check_writable
-    from .stages.image.base import resolve_base_image
-    from .stages.share.bundle import export_bundle
+    from .stages.share.bundle import check_bundle_target, export_bundle
 
     options = _options(options, changes)
     check_writable(to, "--to", directory_ok=True)   # before the capture, not after
     path, spec = _resolve(notebook, spec, options)
     spec = _spec_for(path, options, spec, kernel, on_event)
+    check_bundle_target(to, force=options.force)   # refused before a base is pulled
+    spec = _pin_base(engine, spec, options, on_event)
     return export_bundle(spec, _project_dir(path, spec), to,
-                         base_image=resolve_base_image(spec, options.base_image),
+                         base_image=spec.base_image or options.base_image,
                          force=options.force, on_event=on_event)
+
+
+def _pin_base(engine: Optional[ContainerEngine], spec: EnvironmentSpec, options: Options,
+              on_event: Optional[EventHandler]) -> EnvironmentSpec:
+    """``spec`` with ``base_image`` pinned by digest when an engine can find or pull the
+    base; else unchanged, with a warning saying others may start from other bytes."""
+    from .exceptions import EngineError
+    from .stages.image.base import ensure_base, resolve_base_image
+
+    try:
+        engine = engine or _default_engine()
+        base = ensure_base(engine, spec, override=options.base_image, pinned=spec.base_image,
+                           pull=options.pull or "missing", platform=options.platform,
+                           on_event=on_event)
+    except EngineError as exc:
+        name = resolve_base_image(spec, options.base_image, spec.base_image)
+        emit(on_event, Event(Phase.EXPORT, "warning",
+                             f"the bundle names its base {name} without a digest, so a "
+                             f"rebuild elsewhere may start from other bytes ({exc})",
+                             data={"base": name}))
+        return spec
+    if base.digest is None:
+        emit(on_event, Event(Phase.EXPORT, "warning",
+                             f"base image {base.name} exists only on this engine (image "
+                             f"{base.image_id[:19]}, no registry digest): others cannot "
+                             "pull it; push it to a registry they can reach and export "
+                             "with --base-image REGISTRY/NAME, or use an official base",
+                             data={"base": base.name, "image_id": base.image_id}))
+        return spec.with_changes(base_image=None)
+    return spec.with_changes(base_image=base.pinned)
 
 
 def push(source: str, ref: str, options: Optional[Options] = None, *,

@@ -154,6 +154,10 @@ class EnvironmentSpec:
     files ship at their paths below the image's work directory, and the notebook runs
     in its own folder there. ``unresolved`` are honest guesses only (imports installed
     nowhere, with no better name than a guess); ``apt_packages`` are OS packages.
+    ``base_image`` is set in a bundle's spec only: the base its image was built on,
+    pinned by digest (``python:3.11.7-slim@sha256:…``), so that a rebuild elsewhere
+    starts from the same bytes and the bundle digest covers the choice. A capture leaves
+    it None (the base is chosen at build time), and then it is not part of the JSON.
     """
 
     notebook: str
@@ -165,6 +169,7 @@ class EnvironmentSpec:
     apt_packages: Tuple[SystemPackage, ...] = ()
     env: Tuple[Tuple[str, str], ...] = ()
     warnings: Tuple[str, ...] = ()
+    base_image: Optional[str] = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -202,8 +207,11 @@ class EnvironmentSpec:
 
     # -- serialisation ---------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
-        """Plain JSON-ready dict (tuples become lists)."""
-        return _to_plain(self)
+        """Plain JSON-ready dict (tuples become lists); no ``base_image`` key when None."""
+        plain: Dict[str, Any] = _to_plain(self)
+        if plain["base_image"] is None:
+            del plain["base_image"]
+        return plain
 
     def to_json(self, indent: Optional[int] = 2) -> str:
         """Deterministic JSON: sorted keys, sorted lists, trailing newline."""
@@ -239,6 +247,7 @@ class EnvironmentSpec:
                 for i, p in enumerate(_list(data, "apt_packages"))),
             env=tuple(_pair(p, f"env[{i}]") for i, p in enumerate(_list(data, "env"))),
             warnings=tuple(_list(data, "warnings")),
+            base_image=data.get("base_image"),
         )
 
     @classmethod

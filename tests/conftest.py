@@ -41,13 +41,26 @@ def engine() -> "object":
 @pytest.fixture(scope="session")
 def base_image(engine: "object") -> str:
     """``$NBDOCKER_BASE_IMAGE``, else the image scripts/setup.sh recorded in
-    ``.nbdocker-base``; it must exist on the engine."""
+    ``.nbdocker-base``, else (the marker is empty: the engine's mirror serves it)
+    nbdocker's default base for this Python, ``python:<X.Y.Z>-slim``. Pulled when
+    missing, as a build would."""
+    import platform
+
+    from nbdocker.exceptions import EngineError
+    from nbdocker.spec import EnvironmentSpec, PythonInfo
+    from nbdocker.stages.image.base import resolve_base_image
+
     name = os.environ.get("NBDOCKER_BASE_IMAGE", "").strip()
     marker = ROOT / ".nbdocker-base"
-    if not name and marker.is_file():
-        name = marker.read_text(encoding="utf-8").strip()
-    if not name:
+    if not name and not marker.is_file():
         _unavailable("no base image: set NBDOCKER_BASE_IMAGE or run scripts/setup.sh")
+    if not name:
+        name = marker.read_text(encoding="utf-8").strip() or resolve_base_image(
+            EnvironmentSpec(notebook="x.ipynb", python=PythonInfo(platform.python_version())))
     if engine.image_id(name) is None:  # type: ignore[attr-defined]
-        _unavailable(f"base image {name} is not on the engine; run scripts/setup.sh")
+        try:
+            engine.pull(name)  # type: ignore[attr-defined]
+        except EngineError as exc:
+            _unavailable(f"base image {name} is not on the engine ({exc}); run "
+                         "scripts/setup.sh")
     return name

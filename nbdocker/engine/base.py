@@ -3,6 +3,9 @@
 Everything nbdocker asks of a container engine goes through :class:`ContainerEngine`.
 Implementations raise only :mod:`nbdocker.exceptions` errors (``EngineUnavailable``,
 ``BuildError``, ``ImageNotFound``, ``RegistryError``), never their SDK's own.
+Pulls report ``Phase.PULL`` progress events: ``step``/``total`` are layers done / layers,
+``data`` holds ``image``, ``layers``, ``layers_done``, ``bytes`` and ``bytes_total``
+(downloaded so far / known so far).
 :class:`~nbdocker.engine.docker.DockerEngine` talks to a real Docker Engine through
 docker-py; :class:`~nbdocker.engine.fake.FakeEngine` is a public test double.
 """
@@ -15,7 +18,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .. import contract
 from ..events import EventHandler
 
-__all__ = ["ContainerEngine", "BuildStep", "BuildResult", "ContainerLimits", "ContainerResult"]
+__all__ = ["ContainerEngine", "BuildStep", "BuildResult", "ContainerLimits", "ContainerResult",
+           "ImageInfo"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ContainerLimits:
     timeout: Optional[float] = None    # seconds for the whole container; None = no limit
     user: Optional[str] = None         # None = the image's USER
     disk: Optional[str] = None         # e.g. "2g": what the container may write (quota)
+    platform: Optional[str] = None     # e.g. "linux/arm64"; None = the engine's own
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,23 @@ class ContainerResult:
     timed_out: bool = False
 
 
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the engine knows about a local image: its id, the registry digests it was
+    pulled or pushed by (``repo@sha256:...``; empty for an image built or imported
+    locally) and its platform."""
+
+    image_id: str
+    repo_digests: Tuple[str, ...] = ()
+    os: str = "linux"
+    architecture: str = ""
+
+    @property
+    def platform(self) -> str:
+        """``linux/amd64``: Docker's spelling, as ``--platform`` takes it."""
+        return f"{self.os}/{self.architecture}"
+
+
 class ContainerEngine(abc.ABC):
     """What nbdocker needs from a container engine."""
 
@@ -75,14 +97,31 @@ class ContainerEngine(abc.ABC):
 
     @abc.abstractmethod
     def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None) -> BuildResult:
+              on_event: Optional[EventHandler] = None,
+              platform: Optional[str] = None) -> BuildResult:
         """Build the Dockerfile at the root of ``context_tar`` (an uncompressed tar)
-        with the classic builder; stream steps as BUILD events; raise ``BuildError``.
-        Intermediate containers are always removed."""
+        with the classic builder (for ``platform``, default the engine's own); stream
+        steps as BUILD events; raise ``BuildError``. Intermediate containers are always
+        removed."""
 
     @abc.abstractmethod
     def image_id(self, ref: str) -> Optional[str]:
         """The image id for ``ref``, or None when it is not present locally."""
+
+    @abc.abstractmethod
+    def inspect_image(self, ref: str) -> Optional[ImageInfo]:
+        """Id, registry digests and platform of local image ``ref``; None when absent."""
+
+    @abc.abstractmethod
+    def pull(self, ref: str, *, platform: Optional[str] = None,
+             on_event: Optional[EventHandler] = None) -> ImageInfo:
+        """Pull ``ref`` (``repo:tag`` or ``repo@sha256:...``) with the credentials of the
+        Docker config, reporting ``Phase.PULL`` progress (see the module docstring);
+        ``RegistryError`` with a ``reason`` when the registry cannot serve it."""
+
+    @abc.abstractmethod
+    def native_platform(self) -> str:
+        """The platform the engine runs natively (``linux/amd64``)."""
 
     @abc.abstractmethod
     def image_labels(self, ref: str) -> Dict[str, str]:

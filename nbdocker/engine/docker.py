@@ -3,7 +3,8 @@
 Builds use the classic builder (docker-py has no BuildKit), whose stream is parsed into
 typed BUILD events: one ``"progress"`` event per Dockerfile step (``step``/``total``,
 ``data={"instruction": ..., "cached": bool}``) and ``"log"`` events for every other
-line. Containers never get bind mounts: files go in and out through the archive API, so
+line. Pulls are parsed the same way into ``Phase.PULL`` progress (layers and bytes).
+Containers never get bind mounts: files go in and out through the archive API, so
 a remote ``DOCKER_HOST`` works. Every docker-py / requests error is translated into an
 :mod:`nbdocker.exceptions` error.
 """
@@ -29,8 +30,9 @@ from ..exceptions import (BuildError, EngineError, EngineUnavailable, ImageNotFo
                           RegistryError)
 from ..secrets import redact_text
 from ..signals import deferred
-from .refs import split_reference
-from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
+from .refs import registry_failure, registry_of, split_reference
+from .base import (BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult,
+                   ImageInfo)
 
 __all__ = ["DockerEngine", "parse_pip_error"]
 
@@ -206,11 +208,80 @@ class _BuildStream:
                           log_tail=[redact_text(x) for x in self.log[-tail:]])
 
 
+class _PullStream:
+    """Turns the engine's pull stream into ``Phase.PULL`` events.
+
+    Per layer the engine reports "Pulling fs layer" / "Waiting", "Downloading" with
+    ``progressDetail`` bytes, then "Download complete", "Extracting" and "Pull complete"
+    ("Already exists" for layers the engine has). A ``"progress"`` event goes out when
+    a layer appears or finishes and each time another tenth of the known bytes has
+    arrived, so a log (not a terminal) gets a dozen lines, not thousands; statuses
+    other than byte counters are ``"log"`` events.
+    """
+
+    _DONE = ("Download complete", "Pull complete", "Already exists")
+
+    def __init__(self, ref: str, on_event: Optional[EventHandler]) -> None:
+        self.ref = ref
+        self.on_event = on_event
+        self.layers: Dict[str, Tuple[int, int]] = {}    # id -> (downloaded, total)
+        self.done: Dict[str, None] = {}
+        self.error: Optional[str] = None
+        self._tenths = -1
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        if "error" in chunk:
+            self.error = str(chunk.get("error") or "").strip() or "unknown error"
+            return
+        status = str(chunk.get("status") or "")
+        layer = str(chunk.get("id") or "")
+        detail = chunk.get("progressDetail") or {}
+        layer_status = bool(layer) and not status.startswith("Pulling from")
+        changed = False
+        if layer_status and layer not in self.layers:
+            self.layers[layer] = (0, 0)
+            changed = True
+        if layer_status and status == "Downloading" and isinstance(detail, dict):
+            self.layers[layer] = (int(detail.get("current") or 0), int(detail.get("total") or 0))
+        elif layer_status and status in self._DONE and layer not in self.done:
+            self.done[layer] = None
+            got, total = self.layers[layer]
+            self.layers[layer] = (max(got, total), total)
+            changed = True
+        if status and status not in ("Downloading", "Extracting", "Waiting"):
+            emit(self.on_event, Event(Phase.PULL, "log", f"{layer}: {status}" if layer_status
+                                      else status))
+        got, total = self._bytes()
+        tenths = int(10 * got / total) if total else 0
+        if changed or tenths > self._tenths:
+            self._tenths = max(self._tenths, tenths)
+            self._progress()
+
+    def _bytes(self) -> Tuple[int, int]:
+        return (sum(g for g, _ in self.layers.values()),
+                sum(t for _, t in self.layers.values()))
+
+    def _progress(self, kind: str = "progress", message: Optional[str] = None,
+                  **extra: Any) -> None:
+        got, total = self._bytes()
+        size = f" ({got / 1e6:.1f} of {total / 1e6:.1f} MB)" if total else ""
+        emit(self.on_event, Event(
+            Phase.PULL, kind, message or f"layers of {self.ref}{size}",
+            step=len(self.done), total=len(self.layers) or None,
+            data={"image": self.ref, "layers": len(self.layers), "layers_done": len(self.done),
+                  "bytes": got, "bytes_total": total, **extra}))
+
+    def finish(self, info: ImageInfo) -> None:
+        self._progress("done", f"pulled {self.ref}", image_id=info.image_id,
+                       repo_digests=list(info.repo_digests))
+
+
 class DockerEngine(ContainerEngine):
     """A Docker Engine reached through docker-py (``DOCKER_HOST`` or the local socket)."""
 
     def __init__(self, client: "docker.DockerClient") -> None:
         self.client = client
+        self._platform: Optional[str] = None
 
     @classmethod
     def from_env(cls, timeout: int = 120) -> "DockerEngine":
@@ -251,7 +322,8 @@ class DockerEngine(ContainerEngine):
             raise _unavailable(exc) from None
 
     def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None, nocache: bool = False) -> BuildResult:
+              on_event: Optional[EventHandler] = None, platform: Optional[str] = None,
+              nocache: bool = False) -> BuildResult:
         """Build with the classic builder; ``nocache`` forces every step to run
         (benchmarks). Intermediate containers are removed even when a step fails."""
         parser = _BuildStream(on_event)
@@ -259,7 +331,7 @@ class DockerEngine(ContainerEngine):
             stream = self.client.api.build(
                 fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag,
                 labels=dict(labels) or None, rm=True, forcerm=True, pull=False,
-                nocache=nocache, decode=True)
+                nocache=nocache, decode=True, platform=platform)
             for chunk in stream:
                 parser.feed(chunk)
                 if parser.error:
@@ -317,6 +389,71 @@ class DockerEngine(ContainerEngine):
         image = self._call(ref, self.client.images.get, ref)
         return dict(image.labels or {})
 
+    def inspect_image(self, ref: str) -> Optional[ImageInfo]:
+        """Id, registry digests and platform of ``ref``; None when it is not here."""
+        try:
+            attrs = self._call(ref, self.client.images.get, _by_digest(ref)).attrs
+        except ImageNotFound:
+            return None
+        return ImageInfo(image_id=str(attrs.get("Id") or ""),
+                         repo_digests=tuple(sorted(attrs.get("RepoDigests") or ())),
+                         os=str(attrs.get("Os") or "linux"),
+                         architecture=str(attrs.get("Architecture") or ""))
+
+    def native_platform(self) -> str:
+        """``os/arch`` of the engine (``docker version``'s Os and Arch)."""
+        if self._platform is None:
+            version = self._call("docker version", self.client.version)
+            self._platform = f"{version.get('Os', 'linux')}/{version.get('Arch', '')}"
+        return self._platform
+
+    def _mirrors(self) -> List[str]:
+        """The engine's Docker Hub mirrors (``registry-mirrors``), for messages."""
+        try:
+            config = self.client.info().get("RegistryConfig") or {}
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return []
+        return [str(m).rstrip("/") for m in config.get("Mirrors") or ()]
+
+    def pull(self, ref: str, *, platform: Optional[str] = None,
+             on_event: Optional[EventHandler] = None) -> ImageInfo:
+        """Pull ``ref`` through the Engine API (credentials: docker-py reads the Docker
+        config as the CLI does); see :class:`_PullStream` for the events. Failures raise
+        ``RegistryError`` naming the image and the registry (and the engine's mirrors),
+        with ``reason`` set; nothing of the credentials is echoed."""
+        repository, tag = split_reference(_by_digest(ref))
+        parser = _PullStream(ref, on_event)
+        try:
+            for chunk in self.client.api.pull(repository, tag=tag or "latest", stream=True,
+                                              decode=True, platform=platform):
+                parser.feed(chunk)
+                if parser.error:
+                    break
+        except docker.errors.APIError as exc:
+            parser.error = str(exc.explanation or exc)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(exc) from None
+            parser.error = str(exc)
+        if parser.error:
+            raise self._pull_error(ref, parser.error)
+        info = self.inspect_image(ref)
+        if info is None:
+            raise RegistryError(f"pull of {ref} finished without an image", reason="error")
+        parser.finish(info)
+        return info
+
+    def _pull_error(self, ref: str, message: str) -> RegistryError:
+        host = registry_of(ref)
+        where = host
+        if host == "docker.io":
+            mirrors = self._mirrors()
+            if mirrors:
+                where += f" (through the engine's mirror {', '.join(mirrors)})"
+        text = redact_text(" ".join(message.split()))
+        return RegistryError(f"cannot pull {ref} from {where}: {text}",
+                             reason=registry_failure(message))
+
     def image_size(self, ref: str) -> int:
         """Size in bytes of ``ref`` including its base layers (benchmarks)."""
         image = self._call(ref, self.client.images.get, ref)
@@ -356,6 +493,8 @@ class DockerEngine(ContainerEngine):
             kwargs["user"] = limits.user
         if limits.disk:
             kwargs["storage_opt"] = {"size": limits.disk}
+        if limits.platform:
+            kwargs["platform"] = limits.platform
         timed_out = threading.Event()
         timer: Optional[threading.Timer] = None
         logs: Deque[str] = deque(maxlen=MAX_LOG_LINES)
@@ -542,6 +681,16 @@ class DockerEngine(ContainerEngine):
             raise RegistryError(f"push of {ref} failed: the registry returned no digest")
         emit(on_event, Event(Phase.PUSH, "done", f"{ref}@{digest}", data={"digest": digest}))
         return digest
+
+
+def _by_digest(ref: str) -> str:
+    """``python:3.11-slim@sha256:…`` → ``python@sha256:…``: with a digest the tag says
+    nothing, and the engine looks images up (and pulls them) by repository and digest."""
+    if "@" not in ref:
+        return ref
+    name, digest = ref.rsplit("@", 1)
+    head, _, last = name.rpartition("/")
+    return f"{head + '/' if head else ''}{last.split(':', 1)[0]}@{digest}"
 
 
 def _tar_files(files: Mapping[str, bytes], workdir: str, owner: Tuple[int, int]) -> bytes:

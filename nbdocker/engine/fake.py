@@ -16,6 +16,12 @@
   and ``python`` → this interpreter). No isolation whatsoever: for host-side logic only.
 * **save/load/push** use a tiny tar format of the fake's own; ``push_error`` scripts a
   registry failure; ``available=False`` makes every call raise ``EngineUnavailable``.
+* **pull** serves the images of ``registry`` (reference → labels; each gets a fake
+  manifest digest, recorded in the pulled image's ``repo_digests``) with ``Phase.PULL``
+  events for two fake layers, records each pull in ``pulls`` and raises
+  ``RegistryError(reason="not_found")`` for anything else (``pull_error`` scripts
+  another failure). Images given in ``images`` are local builds: no digest.
+  ``platform`` is the fake's native platform.
 """
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ from .. import contract
 from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineUnavailable, ImageNotFound, RegistryError
-from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
+from .base import (BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult,
+                   ImageInfo)
 
 __all__ = ["FakeEngine", "FakeBuild", "FakeRun", "dockerfile_instructions"]
 
@@ -73,6 +80,8 @@ class FakeRun:
 class _Image:
     image_id: str
     labels: Dict[str, str] = field(default_factory=dict)
+    repo_digests: Tuple[str, ...] = ()
+    platform: str = "linux/amd64"
 
 
 def dockerfile_instructions(text: str) -> List[str]:
@@ -128,6 +137,9 @@ class FakeEngine(ContainerEngine):
                  execute_locally: bool = False,
                  command_map: Optional[Mapping[str, str]] = None,
                  push_error: Optional[RegistryError] = None,
+                 registry: Optional[Mapping[str, Mapping[str, str]]] = None,
+                 pull_error: Optional[RegistryError] = None,
+                 platform: str = "linux/amd64",
                  available: bool = True) -> None:
         self.images: Dict[str, _Image] = {
             ref: _Image(self._new_id(ref), dict(labels)) for ref, labels in (images or {}).items()}
@@ -141,6 +153,11 @@ class FakeEngine(ContainerEngine):
             else {contract.RUNNER_PATH: str(runner), "python": sys.executable,
                   "python3": sys.executable})
         self.push_error = push_error
+        self.registry: Dict[str, Dict[str, str]] = {
+            ref: dict(labels) for ref, labels in (registry or {}).items()}
+        self.pull_error = pull_error
+        self.platform = platform
+        self.pulls: List[str] = []
         self.available = available
         self.builds: List[FakeBuild] = []
         self.runs: List[FakeRun] = []
@@ -165,7 +182,8 @@ class FakeEngine(ContainerEngine):
         self._check()
 
     def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None, nocache: bool = False) -> BuildResult:
+              on_event: Optional[EventHandler] = None, platform: Optional[str] = None,
+              nocache: bool = False) -> BuildResult:
         """Record the build and simulate the layer cache (see the module docstring)."""
         self._check()
         files = _untar(context_tar)
@@ -194,7 +212,8 @@ class FakeEngine(ContainerEngine):
                                  step=index, total=len(instructions),
                                  data={"instruction": instruction, "cached": cached}))
         image_labels.update(labels)
-        image = _Image(self._new_id(key + tag), image_labels)
+        image = _Image(self._new_id(key + tag), image_labels,
+                       platform=platform or self.platform)
         self.images[tag] = image
         result = BuildResult(image_id=image.image_id, tag=tag, steps=tuple(steps),
                              log=tuple(f"Step {s.index}/{s.total} : {s.instruction}" for s in steps))
@@ -204,8 +223,72 @@ class FakeEngine(ContainerEngine):
     def image_id(self, ref: str) -> Optional[str]:
         """The fake id of ``ref``, or None."""
         self._check()
-        image = self.images.get(ref)
+        image = self._lookup(ref)
         return image.image_id if image else None
+
+    def inspect_image(self, ref: str) -> Optional[ImageInfo]:
+        """The fake image's id, digests and platform; also found by ``repo@digest``."""
+        self._check()
+        image = self._lookup(ref)
+        if image is None:
+            return None
+        os_name, _, arch = image.platform.partition("/")
+        return ImageInfo(image.image_id, image.repo_digests, os_name, arch)
+
+    def _lookup(self, ref: str) -> Optional[_Image]:
+        """The image ``ref`` names: by name, by ``repo@digest`` or by image id, as
+        Docker resolves references."""
+        if ref in self.images:
+            return self.images[ref]
+        if ref.startswith("sha256:"):
+            return next((i for i in self.images.values() if i.image_id == ref), None)
+        if "@" not in ref:
+            return None
+        from .refs import repository_of
+
+        wanted = f"{repository_of(ref)}@{ref.rsplit('@', 1)[1]}"
+        return next((i for i in self.images.values() if wanted in i.repo_digests), None)
+
+    @staticmethod
+    def manifest_digest(ref: str) -> str:
+        """The digest the fake registry serves ``ref`` (a tag reference) under."""
+        return "sha256:" + hashlib.sha256(("manifest:" + ref).encode()).hexdigest()
+
+    def pull(self, ref: str, *, platform: Optional[str] = None,
+             on_event: Optional[EventHandler] = None) -> ImageInfo:
+        """Serve ``ref`` from ``registry`` (by tag, or by the digest it was served
+        under); see the module docstring."""
+        from .refs import repository_of
+
+        self._check()
+        self.pulls.append(ref)
+        if self.pull_error is not None:
+            raise self.pull_error
+        name = next((r for r in self.registry if r == ref or ("@" in ref and
+                     f"{repository_of(r)}@{self.manifest_digest(r)}" ==
+                     f"{repository_of(ref)}@{ref.rsplit('@', 1)[1]}")), None)
+        if name is None:
+            raise RegistryError(f"cannot pull {ref} from fake://registry: manifest unknown",
+                                reason="not_found")
+        sizes = (3_000_000, 1_000_000)
+        for done in range(len(sizes) + 1):
+            emit(on_event, Event(Phase.PULL, "progress", f"layers of {ref}", step=done,
+                                 total=len(sizes),
+                                 data={"image": ref, "layers": len(sizes), "layers_done": done,
+                                       "bytes": sum(sizes[:done]), "bytes_total": sum(sizes)}))
+        image = _Image(self._new_id("pulled:" + name), dict(self.registry[name]),
+                       (f"{repository_of(name)}@{self.manifest_digest(name)}",),
+                       platform or self.platform)
+        self.images[ref if "@" in ref else name] = image   # by digest: no tag, as Docker
+        emit(on_event, Event(Phase.PULL, "done", f"pulled {ref}", step=len(sizes),
+                             total=len(sizes), data={"image": ref, "image_id": image.image_id}))
+        os_name, _, arch = image.platform.partition("/")
+        return ImageInfo(image.image_id, image.repo_digests, os_name, arch)
+
+    def native_platform(self) -> str:
+        """``platform`` given to the constructor (``linux/amd64`` by default)."""
+        self._check()
+        return self.platform
 
     def image_labels(self, ref: str) -> Dict[str, str]:
         """Labels of ``ref`` (from its Dockerfile's LABELs and the build's ``labels``)."""
@@ -227,7 +310,7 @@ class FakeEngine(ContainerEngine):
         """Record the run; answer from ``run_results``, ``run_handler`` or a local
         subprocess (``execute_locally``); else exit 0 with no output."""
         self._check()
-        if image not in self.images:
+        if self._lookup(image) is None:
             raise ImageNotFound(f"image not found: {image}")
         self.runs.append(FakeRun(image, tuple(command), dict(files_in), limits, workdir,
                                  dict(labels)))

@@ -12,7 +12,8 @@ from typing import Optional, Tuple
 
 from ..exceptions import InputError
 
-__all__ = ["check_reference", "split_reference", "repository_of", "with_tag"]
+__all__ = ["check_reference", "split_reference", "repository_of", "with_tag", "registry_of",
+           "registry_failure"]
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REFERENCE = re.compile(
@@ -58,3 +59,35 @@ def with_tag(ref: str, default_tag: str) -> str:
     """``ref`` with a tag: its own, else ``default_tag``."""
     repository, tag = split_reference(check_reference(ref))
     return f"{repository}:{tag or default_tag}"
+
+
+def registry_of(ref: str) -> str:
+    """The registry host of ``ref`` (``docker.io`` when it names none), as the docker CLI
+    reads it: a first component with a ``.`` or ``:``, or ``localhost``, is a host."""
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+# What registries and the engine say, by cause. Network first: those messages are
+# unambiguous; Docker Hub's "pull access denied … does not exist or may require
+# 'docker login'" usually means the name is wrong, so not-found comes before denied.
+# Status codes need word boundaries: a port such as 57401 is not "401".
+_UNREACHABLE = re.compile(
+    r"connection refused|no such host|dial tcp|i/o timeout|timed? ?out|network is "
+    r"unreachable|connection reset|\beof\b|server gave http response to https client|"
+    r"\btls\b|x509|no route to host", re.I)
+_NOT_FOUND = re.compile(r"manifest unknown|not found|does not exist|name unknown|\b404\b", re.I)
+_DENIED = re.compile(r"unauthorized|authentication required|denied|forbidden|"
+                     r"no basic auth credentials|\b40[13]\b", re.I)
+
+
+def registry_failure(message: str) -> str:
+    """Why a registry operation failed, from the engine's message: ``"unreachable"``,
+    ``"not_found"``, ``"denied"`` or ``"error"`` (see ``RegistryError.reason``)."""
+    for reason, pattern in (("unreachable", _UNREACHABLE), ("not_found", _NOT_FOUND),
+                            ("denied", _DENIED)):
+        if pattern.search(message):
+            return reason
+    return "error"

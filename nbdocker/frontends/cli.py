@@ -234,6 +234,9 @@ def _cmd_build(args: argparse.Namespace, options: Options, renderer: ConsoleRend
         doc: Dict[str, Any] = {
             "tag": outcome.tag, "image_id": outcome.image_id,
             "base_image": outcome.base_image, "spec_hash": outcome.spec.content_hash(),
+            "base": ({"name": outcome.base.name, "digest": outcome.base.digest,
+                      "image_id": outcome.base.image_id, "python": outcome.base.python,
+                      "pulled": outcome.base.pulled} if outcome.base else None),
             "steps": [{"index": s.index, "instruction": s.instruction, "cached": s.cached}
                       for s in steps]}
         if outcome.saved is not None:

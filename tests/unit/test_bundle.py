@@ -67,8 +67,9 @@ def _tree(root: Path) -> Dict[str, bytes]:
 
 # -- layout and content -----------------------------------------------------------
 
-def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
-                                                                 tmp_path: Path) -> None:
+def test_bundle_is_the_build_context_plus_spec_binder_and_readme(
+        nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NBDOCKER_BASE_IMAGE", raising=False)
     spec = _spec(nbdir)
     out = bundle.export_bundle(spec, nbdir, tmp_path / "b")
     tree = _tree(out)
@@ -83,7 +84,7 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
     assert tree["binder/requirements.txt"] == b"six==1.16.0\n"
     assert tree["binder/requirements.txt"] == tree["nbdocker-build/requirements.txt"]
     dockerfile = tree["Dockerfile"].decode()
-    assert "FROM python:3.11-slim AS builder" in dockerfile
+    assert "FROM python:3.11.7-slim AS builder" in dockerfile  # the exact patch
     # Every COPY source of the Dockerfile exists in the bundle: `docker build .` works.
     for line in dockerfile.splitlines():
         if line.startswith("COPY ") and "--from=" not in line:
@@ -120,17 +121,34 @@ def test_host_ca_bundle_and_index_urls_never_enter_a_bundle(
     assert "PIP_CERT" not in files["Dockerfile"].decode()
 
 
-def test_the_bundle_follows_the_one_base_image_rule(
-        nbdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # --base-image, else NBDOCKER_BASE_IMAGE, else python:X.Y-slim: as every command
+def test_the_bundle_base_follows_the_one_policy_and_export_pins_or_warns(
+        nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # NBDOCKER_BASE_IMAGE is the policy for every command, bundles included ...
     monkeypatch.setenv("NBDOCKER_BASE_IMAGE", "nbdocker-local/python:3-bookworm")
     files = bundle.bundle_files(_spec(nbdir), nbdir)
     assert "FROM nbdocker-local/python:3-bookworm AS builder" in files["Dockerfile"].decode()
+    # ... and export says when others cannot pull that base (a local build: no digest).
+    engine = _fake_engine(monkeypatch, tmp_path)
+    engine.images["nbdocker-local/python:3-bookworm"] = engine.images["base:1"]
+    events: List[Event] = []
+    out = pipeline.export(nbdir / "analysis.ipynb", tmp_path / "b", spec=_spec(nbdir),
+                          engine=engine, on_event=events.append)
+    assert "FROM nbdocker-local/python:3-bookworm AS builder" in (out / "Dockerfile").read_text()
+    assert any(e.kind == "warning" and "others cannot pull it" in e.message for e in events)
+    # A base from a registry is pinned by digest in the Dockerfile and the README.
+    monkeypatch.delenv("NBDOCKER_BASE_IMAGE")
+    engine.registry["python:3.11.7-slim"] = {}
+    out = pipeline.export(nbdir / "analysis.ipynb", tmp_path / "c", spec=_spec(nbdir),
+                          engine=engine)
+    pinned = f"python:3.11.7-slim@{engine.manifest_digest('python:3.11.7-slim')}"
+    assert f"FROM {pinned} AS builder" in (out / "Dockerfile").read_text()
+    assert f"`{pinned}` (pinned by digest" in (out / "README.md").read_text()
+    # The pin is in the bundle's spec: the bundle digest covers it.
+    assert bundle.load_bundle(out).spec.base_image == pinned
     explicit = bundle.bundle_files(_spec(nbdir), nbdir, base_image="corp/python:3.11")
     assert "FROM corp/python:3.11 AS builder" in explicit["Dockerfile"].decode()
-    monkeypatch.delenv("NBDOCKER_BASE_IMAGE")
     files = bundle.bundle_files(_spec(nbdir), nbdir)
-    assert "FROM python:3.11-slim AS builder" in files["Dockerfile"].decode()
+    assert "FROM python:3.11.7-slim AS builder" in files["Dockerfile"].decode()
 
 
 def test_secret_files_and_env_named_by_the_spec_are_dropped(nbdir: Path, tmp_path: Path) -> None:
@@ -295,7 +313,7 @@ def test_a_bundle_path_works_where_a_notebook_is_accepted(
     assert context["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
     assert built.spec == _spec(nbdir)
     # Re-exporting a bundle gives the same bundle.
-    again = pipeline.export(out, tmp_path / "again")
+    again = pipeline.export(out, tmp_path / "again", engine=engine)
     assert _tree(again) == _tree(out)
 
 

@@ -101,7 +101,7 @@ def test_magic_reasons_and_specifiers() -> None:
 
 def test_transitive_closure_is_marked(tmp_path: Path) -> None:
     spec = capture_notebook(FIXTURES / "conditional" / "notebook.ipynb")
-    indirect = [r for r in spec.requirements if not r.direct]
+    indirect = [r for r in spec.requirements if not r.direct and not r.kernel]
     assert indirect, "pandas/requests/matplotlib pull in dependencies"
     assert all(r.required_by and not r.reasons for r in indirect)
     assert all(r.why == tuple(f"required by {p}" for p in r.required_by) for r in indirect)

@@ -117,8 +117,9 @@ def test_nothing_of_the_bundles_own_dockerfile_or_runner_is_used(
                         run_handler=lambda i, c, f: ContainerResult(0, logs=("3.11.7",)))
     pipeline.build(made, base_image="base:1", engine=engine)
     files = engine.builds[-1].files
+    # A local-only base is built FROM its image id (nbdocker.stages.image.base).
     assert files == context_files(bundle.load_bundle(made).spec, made / "notebook",
-                                  base_image="base:1", options=_options())
+                                  base_image=str(engine.image_id("base:1")), options=_options())
     assert b"evil" not in files["Dockerfile"] and b"EVIL" not in b"".join(files.values())
 
 

@@ -85,14 +85,16 @@ def test_capture_live_joins_static_spec_pins_and_locks() -> None:
     ns = {"model": Estimator()}
     modules = ["sk", "machinery", "ipykernel", "loner", "fakedep", "pulled", "unknown_local"]
     spec = capture_live(Path("nb.ipynb"), ns, modules=modules, static=static, info=INFO)
-    reqs = {r.name: r for r in spec.requirements}
+    reqs = {r.name: r for r in spec.requirements if not r.kernel}
     # The distribution name, pinned from this interpreter, with the reason.
     assert reqs["scikit-learn"].version == "1.4.0" and reqs["scikit-learn"].direct
     assert reqs["scikit-learn"].reasons == ("model: instance of Estimator (sk.linear_model)",)
     # Loaded only because scikit-learn needs it: stays a locked, non-direct requirement.
     assert not reqs["fakedep"].direct and not reqs["pulled"].direct
-    # Kernel machinery is not the notebook's; nbdocker itself never is.
+    # Kernel machinery is not the notebook's (it is the kernel stack); nbdocker never is.
     assert "machinery" not in reqs and "ipykernel" not in reqs and "nbdocker" not in reqs
+    kernel = {r.name: r.version for r in spec.requirements if r.kernel}
+    assert kernel == {"ipykernel": "6.0", "machinery": "5.0"}
     # Loaded in the kernel, needed by nothing else: a direct requirement.
     assert reqs["loner"].direct and reqs["loner"].reasons == ("import loner (loaded in this kernel)",)
     assert spec.notebook == "nb.ipynb"
@@ -116,5 +118,5 @@ def test_a_referenced_module_without_distribution_warns_unless_local(tmp_path: P
     static = EnvironmentSpec(notebook="nb.ipynb", python=PythonInfo("3.11.7"))
     spec = capture_live(tmp_path / "nb.ipynb", {"g": ghost, "h": local}, modules=[], info=INFO,
                         static=static)
-    assert spec.requirements == ()
+    assert [r for r in spec.requirements if not r.kernel] == []
     assert len(spec.warnings) == 1 and spec.warnings[0].startswith("ghostpkg is used")

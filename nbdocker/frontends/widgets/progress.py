@@ -19,12 +19,13 @@ from ...events import Event, Phase
 __all__ = ["ProgressView", "PLANS"]
 
 # Which phases each action goes through, in order (the bar's shares).
+# A base image already on the engine skips PULL: its share fills when the build starts.
 PLANS = {
     "dry-run": (Phase.CAPTURE,),
-    "build": (Phase.CAPTURE, Phase.BUILD),
-    "run": (Phase.CAPTURE, Phase.BUILD, Phase.RUN),
-    "verify": (Phase.CAPTURE, Phase.BUILD, Phase.RUN, Phase.COMPARE),
-    "sweep": (Phase.CAPTURE, Phase.BUILD, Phase.SWEEP),
+    "build": (Phase.CAPTURE, Phase.PULL, Phase.BUILD),
+    "run": (Phase.CAPTURE, Phase.PULL, Phase.BUILD, Phase.RUN),
+    "verify": (Phase.CAPTURE, Phase.PULL, Phase.BUILD, Phase.RUN, Phase.COMPARE),
+    "sweep": (Phase.CAPTURE, Phase.PULL, Phase.BUILD, Phase.SWEEP),
 }
 
 

@@ -35,7 +35,7 @@ _SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script", "system", "sx"})
 _FILE_LINE_MAGICS = frozenset({"cat", "cp", "ldir", "less", "lf", "lk", "ll", "ls", "lx",
                                "more", "mv", "pfile", "pycat", "rm", "rmdir"})
 # Extensions that ship inside IPython (``%load_ext autoreload`` is not a requirement).
-_IPYTHON_EXTENSIONS = frozenset({"autoreload", "storemagic", "IPython"})
+_IPYTHON_EXTENSIONS = frozenset({"autoreload", "storemagic", "deduperreload", "IPython"})
 # Cell magics that hand their body to a program.
 _PROGRAM_CELL_MAGICS = {"perl": "perl", "ruby": "ruby", "R": "R", "octave": "octave",
                         "julia": "julia", "node": "node"}
@@ -341,7 +341,7 @@ class _Walker(ast.NodeVisitor):
         name = _dotted(target)
         if name.endswith("options.plotting.backend") and _const_str(value):
             self.add(str(_const_str(value)), "dynamic", f"{name} = {_const_str(value)!r}")
-        elif name.endswith("InteractiveShellApp.extensions") and isinstance(value, (ast.List, ast.Tuple)):
+        elif name.endswith("App.extensions") and isinstance(value, (ast.List, ast.Tuple)):
             for element in value.elts:
                 self._extension(_const_str(element), f"{name} = [...]")
 
@@ -370,6 +370,10 @@ class _Walker(ast.NodeVisitor):
                 self.add(folder, "syspath", f"{func}({folder!r})")
         elif func.endswith("extensions.append") and first:
             self._extension(first, f"{func}({first!r})")
+        elif func.endswith("extensions.extend") and node.args and isinstance(
+                node.args[0], (ast.List, ast.Tuple)):
+            for element in node.args[0].elts:
+                self._extension(_const_str(element), f"{func}([...])")
         elif first and isinstance(node.func, ast.Attribute) and node.func.attr in (
                 "load_extension", "reload_extension") and isinstance(node.func.value, ast.Attribute) \
                 and node.func.value.attr == "extension_manager":
@@ -485,7 +489,7 @@ class _Walker(ast.NodeVisitor):
                 self.add("numpy", "import", shown)
             if args.split()[:1] in (["widget"], ["ipympl"]):
                 self.add("ipympl", "dynamic", shown)
-        elif name == "config" and "InteractiveShellApp.extensions" in args and "=" in args:
+        elif name == "config" and "App.extensions" in args and "=" in args:
             try:
                 value = ast.parse(args.split("=", 1)[1].strip(), mode="eval").body
             except SyntaxError:

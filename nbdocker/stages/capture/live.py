@@ -35,6 +35,7 @@ from .distributions import resolve
 from .imports import ImportRecord
 from .interpreter import InterpreterInfo, query_interpreter
 from .project import find_root, local_distributions
+from .kernel_stack import kernel_stack
 
 __all__ = ["LiveKernel", "LiveModule", "own_imports", "KERNEL_ROOTS", "user_modules", "kernel_distributions",
            "capture_live", "top_level_modules"]
@@ -291,8 +292,10 @@ def capture_live(notebook: Optional[Path], user_ns: Mapping[str, Any], *,
             reasons = current.reasons + tuple(r for r in req.reasons if r not in current.reasons)
             have[req.name] = replace(current, direct=True, reasons=reasons)
     warnings += found.warnings
+    requirements, kernel_warnings = kernel_stack(tuple(have.values()), info, live=True)
+    warnings += kernel_warnings
     unresolved = tuple(u for u in spec.unresolved if u.module != _SELF)
-    return spec.with_changes(requirements=tuple(have.values()), unresolved=unresolved,
+    return spec.with_changes(requirements=requirements, unresolved=unresolved,
                              warnings=tuple(dict.fromkeys(warnings)))
 
 

@@ -22,6 +22,7 @@ from .files import FileCollector, file_entry
 from .imports import THIS_FILE, ImportRecord, SourceScan, scan_source
 from .interpreter import InterpreterInfo, kernelspec_interpreter, query_interpreter
 from ..._fs import MAX_SHIPPED_FILE
+from .kernel_stack import kernel_stack
 from .platform import capture_env, platform_info, python_info
 from .project import BUILD_FILES, LocalDists, find_root, local_distributions, notebook_path
 from .system import APT_FILES, SystemNeeds, read_apt_file, resolve_programs
@@ -311,6 +312,7 @@ def capture_notebook(
         shipped |= set(todo)
         for rel in _ship_local_distributions(collector, todo, local, info):
             scan.merge(_scan_file(collector.root / rel, rel))
+    requirements, kernel_warnings = kernel_stack(resolution.requirements, info)
     system = resolve_programs(resolution.programs, explicit_packages=resolution.apt)
     packages = list(system.packages.values()) + _apt_files(collector)
     env_pairs, env_warnings = capture_env(env_names)
@@ -322,12 +324,13 @@ def capture_notebook(
     if saved:
         warnings.append(saved)
     all_warnings = _unique([*warnings, *scan.warnings, *collector.warnings,
-                            *resolution.warnings, *system.warnings, *env_warnings])
+                            *resolution.warnings, *kernel_warnings, *system.warnings,
+                            *env_warnings])
     spec = EnvironmentSpec(
         notebook=notebook_rel,
         python=python_info(info),
         platform=platform_info(info, kernel),
-        requirements=tuple(resolution.requirements),
+        requirements=requirements,
         unresolved=tuple(resolution.unresolved),
         files=tuple(collector.entries.values()),
         apt_packages=_merge_packages(packages),

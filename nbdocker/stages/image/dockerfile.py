@@ -91,8 +91,11 @@ def image_labels(spec: EnvironmentSpec, base_image: Optional[str] = None) -> Dic
         contract.LABEL_PYTHON: spec.python.version,
         contract.LABEL_VERSION: _nbdocker_version(),
     }
-    if base_image:
-        labels[contract.LABEL_BASE_NAME] = base_image
+    if base_image and not base_image.startswith("sha256:"):  # an image id names nothing
+        name, _, digest = base_image.partition("@")
+        labels[contract.LABEL_BASE_NAME] = name
+        if digest:
+            labels[contract.LABEL_BASE_DIGEST] = digest
     return dict(sorted(labels.items()))
 
 

@@ -273,6 +273,27 @@ def _load_parameters(args: argparse.Namespace) -> Dict[str, Any]:
     return value
 
 
+def _hooked_client(base: Any, on_start: Any, on_executed: Any) -> Any:
+    """``base`` (an nbclient before 0.6, which has no ``on_cell_executed`` hook, and
+    before 0.5.11 no hooks at all) calling the two hooks from the methods that
+    later versions call them from: the start of a cell, and its reply once its
+    outputs are in."""
+
+    class HookedClient(base):
+        async def async_execute_cell(self, cell: Any, cell_index: int, *args: Any,
+                                     **kwargs: Any) -> Any:
+            on_start(cell=cell, cell_index=cell_index)
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+        async def _async_poll_for_reply(self, msg_id: str, cell: Any, *args: Any,
+                                        **kwargs: Any) -> Any:
+            reply = await super()._async_poll_for_reply(msg_id, cell, *args, **kwargs)
+            on_executed(cell=cell, execute_reply=reply)
+            return reply
+
+    return HookedClient
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the notebook; return one of the ``EXIT_*`` codes."""
     started = time.monotonic()
@@ -331,12 +352,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cell.outputs.extend(pager_outputs(execute_reply))
 
     cwd = args.cwd or os.path.dirname(os.path.abspath(args.input))
-    client = NotebookClient(
+    hooks: Dict[str, Any] = {"on_cell_start": on_cell_start,
+                             "on_cell_executed": on_cell_executed}
+    client_class = NotebookClient
+    if "on_cell_executed" not in NotebookClient.class_trait_names():
+        client_class, hooks = _hooked_client(NotebookClient, on_cell_start, on_cell_executed), {}
+    client = client_class(
         nb, kernel_name=args.kernel, allow_errors=args.allow_errors, timeout=None,
         timeout_func=timeout_for, resources={"metadata": {"path": cwd}},
-        on_cell_start=on_cell_start, on_cell_executed=on_cell_executed,
         # A stuck cell must not delay the shutdown; outputs are already collected.
-        shutdown_kernel="immediate",
+        shutdown_kernel="immediate", **hooks,
     )
     if deadline is not None:
         client.startup_timeout = max(1, int(min(client.startup_timeout,

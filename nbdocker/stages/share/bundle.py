@@ -51,6 +51,7 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, List, Optional, Set, Tuple, Union
 
 from ..image import BuildOptions, context_files, requirements_txt, tar_bytes
+from ..image.base import resolve_base_image
 from ..image.dockerfile import CONTEXT_NOTEBOOK_DIR
 from ..._fs import MAX_SHIPPED_FILE, atomic_writer
 from ...events import Event, EventHandler, Phase, emit
@@ -58,9 +59,9 @@ from ...exceptions import BundleError, InputError
 from ...secrets import is_secret_env, is_secret_path
 from ...signals import deferred
 from ...spec import EnvironmentSpec
-from ..image.base import resolve_base_image
 
 __all__ = ["SPEC_NAME", "Bundle", "bundle_files", "export_bundle", "write_bundle",
+           "check_bundle_target",
            "shareable_spec", "is_bundle", "load_bundle", "resolve_notebook", "bundle_digest",
            "digest_of"]
 
@@ -117,6 +118,8 @@ def shareable_spec(spec: EnvironmentSpec,
 
 def _readme(spec: EnvironmentSpec, base_image: str) -> str:
     name = _notebook_name(spec)
+    pinned = (" (pinned by digest: a rebuild starts from the same bytes)"
+              if "@sha256:" in base_image else "")
     return f"""# {spec.notebook_stem}: a reproducible notebook bundle
 
 Exported by nbdocker. `notebook/{name}` is the notebook with its saved outputs; the
@@ -134,7 +137,7 @@ file (spec {spec.content_hash()[:12]}).
     docker build -t {spec.notebook_stem.lower() or "notebook"} .
     docker run --rm {spec.notebook_stem.lower() or "notebook"}     # re-runs the notebook headless
 
-The Dockerfile builds on `{base_image}`; change its `FROM` lines, or run
+The Dockerfile builds on `{base_image}`{pinned}; change its `FROM` lines, or run
 `nbdocker verify --bundle . --base-image IMG`, to use another base.
 
 ## Binder / repo2docker
@@ -149,9 +152,11 @@ def bundle_files(spec: EnvironmentSpec, notebook_dir: PathLike, *,
                  on_event: Optional[EventHandler] = None) -> Dict[str, bytes]:
     """Every file of the bundle, name → bytes (see the module docstring).
 
-    ``base_image`` goes into the bundle's Dockerfile, resolved by the one rule every
-    command uses (:func:`~nbdocker.stages.image.base.resolve_base_image`). Raises :class:`~nbdocker.exceptions.InputError` /
-    ``NotebookError`` when a file the spec names cannot be read.
+    ``base_image`` goes into the bundle's Dockerfile (``nbdocker.export`` passes the base
+    pinned by digest), resolved by the one rule every command uses
+    (:func:`~nbdocker.stages.image.base.resolve_base_image`). Raises
+    :class:`~nbdocker.exceptions.InputError` / ``NotebookError`` when a file the spec
+    names cannot be read.
     """
     spec = shareable_spec(spec, on_event)
     base = resolve_base_image(spec, base_image)
@@ -290,13 +295,10 @@ def _is_bundle_archive(path: Path) -> bool:
     return False
 
 
-def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bundle",
-                 force: bool = False) -> Path:
-    """Write ``files`` to ``target`` atomically: a directory, or a ``.tar.gz``/``.tar``
-    whose members live under ``prefix/``. Only into a new or empty directory or one
-    holding nothing but an earlier bundle's own files, and over no file but an earlier
-    bundle archive; :class:`~nbdocker.exceptions.BundleError` (exit 2) otherwise.
-    ``force`` writes beside other files too, replacing only nbdocker's own."""
+def check_bundle_target(target: PathLike, *, force: bool = False) -> Path:
+    """``target`` (absolute) when a bundle may be written there (see
+    :func:`write_bundle`); the same errors otherwise, so that ``export`` can refuse a
+    target before any long work (a base image pull)."""
     target = Path(target).absolute()
     if not target.parent.is_dir():
         raise InputError(f"cannot export to {target}: {target.parent} does not exist")
@@ -306,23 +308,37 @@ def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bu
         if target.exists() and not force and not _is_bundle_archive(target):
             raise BundleError(f"refusing to overwrite {target}: it is not a bundle archive "
                               "nbdocker wrote; choose another name, or pass --force")
-        with atomic_writer(target) as out:
-            out.write(_archive(files, prefix, compress=not target.name.endswith(".tar")))
         return target
     if target.exists() and not target.is_dir():
         raise InputError(f"--to {target} exists and is not a directory "
                          "(name a directory, or a file ending in .tar.gz or .tar)")
+    foreign = _foreign_files(target)[1] if target.is_dir() else set()
+    if foreign and not force:
+        what = ("it holds files nbdocker did not write" if is_bundle(target)
+                else f"it is not empty and not an nbdocker bundle (no {SPEC_NAME})")
+        raise BundleError(f"refusing to overwrite {target}: {what} ({_listed(foreign)}); "
+                          "choose another directory, or pass --force to replace only "
+                          "nbdocker's own files there")
+    return target
+
+
+def write_bundle(files: Dict[str, bytes], target: PathLike, *, prefix: str = "bundle",
+                 force: bool = False) -> Path:
+    """Write ``files`` to ``target`` atomically: a directory, or a ``.tar.gz``/``.tar``
+    whose members live under ``prefix/``. Only into a new or empty directory or one
+    holding nothing but an earlier bundle's own files, and over no file but an earlier
+    bundle archive; :class:`~nbdocker.exceptions.BundleError` (exit 2) otherwise.
+    ``force`` writes beside other files too, replacing only nbdocker's own."""
+    target = check_bundle_target(target, force=force)
+    if _is_tarball(target):
+        with atomic_writer(target) as out:
+            out.write(_archive(files, prefix, compress=not target.name.endswith(".tar")))
+        return target
     own: Set[str] = set()
     foreign: Set[str] = set()
     if target.is_dir():
         own, foreign = _foreign_files(target)
     if foreign:
-        if not force:
-            what = ("it holds files nbdocker did not write" if is_bundle(target)
-                    else f"it is not empty and not an nbdocker bundle (no {SPEC_NAME})")
-            raise BundleError(f"refusing to overwrite {target}: {what} ({_listed(foreign)}); "
-                              "choose another directory, or pass --force to replace only "
-                              "nbdocker's own files there")
         clash = foreign & set(files)
         if clash:
             raise BundleError(f"refusing to export to {target}: these files are not "

@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple, Union
 
 from ... import contract
 from ...engine.base import ContainerEngine
-from ...engine.refs import repository_of, split_reference, with_tag
+from ...engine.refs import registry_failure, registry_of, split_reference, with_tag
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import ImageNotFound, InputError, RegistryError
 from ...secrets import redact_text
@@ -22,12 +22,6 @@ from ...secrets import redact_text
 __all__ = ["target_ref", "push_image", "load_image_tar"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-_AUTH_HINTS = ("unauthorized", "authentication required", "denied", "forbidden",
-               "no basic auth credentials", "401", "403")
-_NETWORK_HINTS = ("connection refused", "no such host", "dial tcp", "i/o timeout",
-                  "timeout", "network is unreachable", "connection reset", "eof",
-                  "server gave http response to https client", "tls")
 
 
 def target_ref(image: str, ref: str) -> str:
@@ -38,15 +32,13 @@ def target_ref(image: str, ref: str) -> str:
 
 def _explain(message: str, target: str) -> str:
     """The engine's (already redacted) message plus what to do about it."""
-    repo = repository_of(target)
-    host = repo.split("/", 1)[0] if "/" in repo and any(c in repo.split("/", 1)[0]
-                                                        for c in ".:") else "docker.io"
-    low = message.lower()
-    if any(h in low for h in _AUTH_HINTS):
+    host = registry_of(target)
+    reason = registry_failure(message)
+    if reason == "denied":
         return (f"{message} — the registry refused the credentials: log in with "
                 f"`docker login {host}` (nbdocker uses the Docker config, "
                 "~/.docker/config.json)")
-    if any(h in low for h in _NETWORK_HINTS):
+    if reason == "unreachable":
         return (f"{message} — is the registry {host} running and reachable from the "
                 "Docker engine? (plain-http registries other than 127.0.0.1 must be "
                 "listed in the engine's insecure-registries)")

@@ -246,6 +246,17 @@ class ReproductionReport:
     notes: Tuple[str, ...] = ()
 
     @property
+    def python_line(self) -> str:
+        """``Python: original 3.11.7, re-run 3.11.2 (patch differs)`` when both sides'
+        versions are known (a patch difference is named: outputs can depend on it)."""
+        a, b = self.original.python, self.rerun.python
+        if not (a and b):
+            return ""
+        from ..image.base import python_difference
+
+        return f"Python: original {a}, re-run {b} ({python_difference(b, a) or 'same'})"
+
+    @property
     def strict_images(self) -> bool:
         """Whether differing images count as differences even by hash."""
         return self.settings.strict_images

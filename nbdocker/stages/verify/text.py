@@ -28,7 +28,8 @@ def format_report(report: ReproductionReport, *, width: int = 60) -> str:
     """A plain-text table of the report, the diffs of cells that are not ``same``, the
     settings, the notes and the verdict (last line)."""
     title = f"Reproduction report for {report.notebook or 'notebook'}"
-    rows = [title + (f" in {report.image}" if report.image else ""), "",
+    rows = [title + (f" in {report.image}" if report.image else ""),
+            *([report.python_line] if report.python_line else []), "",
             f"{'cell':>4}  {'In [n]':<7} {'id':<{_ID_WIDTH}} {'status':<8} {'img':<3}  source"]
     for cell in report.cells:
         image_mark = "≠" if cell.images_differ else ""
