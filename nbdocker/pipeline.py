@@ -29,6 +29,7 @@ from .options import Options
 from .spec import EnvironmentSpec
 
 if TYPE_CHECKING:  # the stages load lazily: capturing needs neither docker-py nor nbclient
+    from .stages.image.hostpip import BuildOptions
     from .stages.capture.live import LiveKernel
     from .stages.run.execute import RunOutcome
     from .stages.verify.compare import ReproductionReport
@@ -215,30 +216,37 @@ def _tag(spec: EnvironmentSpec, options: Options) -> str:
 
 
 def _build(engine: ContainerEngine, spec: EnvironmentSpec, options: Options,
-           inputs: Tuple[str, bytes, str], on_event: Optional[EventHandler]) -> BuildOutcome:
+           inputs: "_BuildInputs", on_event: Optional[EventHandler]) -> BuildOutcome:
     from .stages.image.base import check_base_python
+    from .stages.image.build import build_image
 
-    base, context, build_hash = inputs
+    base, files, build_hash, build_options = inputs
     tag = _tag(spec, options)
     check_base_python(engine, base, spec, on_event)
-    result = engine.build(context, tag, labels={LABEL_BUILD_HASH: build_hash},
-                          on_event=on_event)
+    result = build_image(engine, spec, files, base_image=base, options=build_options,
+                         tag=tag, labels={LABEL_BUILD_HASH: build_hash}, on_event=on_event)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
     return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec, base_image=base,
                         result=result)
 
 
+# base image, build-context files, digest of the context tar, host build options
+_BuildInputs = Tuple[str, Dict[str, bytes], str, "BuildOptions"]
+
+
 def _build_inputs(spec: EnvironmentSpec, notebook: Path, options: Options,
-                  on_event: Optional[EventHandler]) -> Tuple[str, bytes, str]:
-    """The base image, the in-memory build context and its digest (the context tar is
-    deterministic, so equal digests mean an identical build)."""
-    from .stages.image import build_context, discover_build_options
+                  on_event: Optional[EventHandler]) -> _BuildInputs:
+    """The base image, the build context's files and the digest of its tar (the tar is
+    deterministic, so equal digests mean an identical build), and the host's build
+    options (CA bundle, indexes)."""
+    from .stages.image import context_files, discover_build_options, tar_bytes
     from .stages.image.base import resolve_base_image
 
     base = resolve_base_image(spec, options.base_image)
-    context = build_context(spec, notebook.parent, base_image=base,
-                            options=discover_build_options(), on_event=on_event)
-    return base, context, hashlib.sha256(context).hexdigest()
+    build_options = discover_build_options()
+    files = context_files(spec, notebook.parent, base_image=base, options=build_options,
+                          on_event=on_event)
+    return base, files, hashlib.sha256(tar_bytes(files)).hexdigest(), build_options
 
 
 def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,

@@ -26,16 +26,19 @@ class BuildStep:
     total: int
     instruction: str    # e.g. "RUN pip install ..."
     cached: bool
+    seconds: float = 0.0  # from this step's start to the next one's (layer commit included)
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """A finished build: the image id, its tag, the steps and the full log."""
+    """A finished build: the image id, its tag (None: untagged), the steps, the full
+    log and the warnings the build printed (e.g. a guess that could not be installed)."""
 
     image_id: str
-    tag: str
+    tag: Optional[str]
     steps: Tuple[BuildStep, ...]
     log: Tuple[str, ...] = ()
+    warnings: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,20 @@ class ContainerEngine(abc.ABC):
         """Raise ``EngineUnavailable`` (one line: where we looked, what to try) if down."""
 
     @abc.abstractmethod
-    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None) -> BuildResult:
+    def build(self, context_tar: bytes, tag: Optional[str], *,
+              labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
+              nocache: bool = False) -> BuildResult:
         """Build the Dockerfile at the root of ``context_tar`` (an uncompressed tar)
-        with the classic builder; stream steps as BUILD events; raise ``BuildError``.
-        Intermediate containers are always removed."""
+        with the classic builder (``tag`` None: untagged; ``nocache``: no layer cache);
+        stream steps as BUILD events; raise ``BuildError``. Intermediate containers are
+        always removed, and so are the images of stages labelled
+        :data:`~nbdocker.contract.LABEL_BUILDER` with this build's id (the build
+        argument :data:`~nbdocker.contract.BUILD_ID_ARG`), whatever the outcome."""
+
+    @abc.abstractmethod
+    def find_image(self, label: str, value: str) -> Optional[str]:
+        """The id of an image that was given the label ``label=value`` (not one that
+        merely inherited it from its parent), or None."""
 
     @abc.abstractmethod
     def image_id(self, ref: str) -> Optional[str]:

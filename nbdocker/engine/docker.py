@@ -14,7 +14,10 @@ import os
 import re
 import tarfile
 import threading
+import time
+import uuid
 from collections import deque
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -30,7 +33,7 @@ from ..secrets import redact_text
 from .refs import split_reference
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
 
-__all__ = ["DockerEngine", "parse_pip_error"]
+__all__ = ["DockerEngine", "parse_pip_error", "parse_apt_error", "guess_failure_reason"]
 
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -42,6 +45,16 @@ _PIP_NO_VERSION_RE = re.compile(
     r"ERROR: Could not find a version that satisfies the requirement (\S+)(?: \((.*)\))?")
 _PIP_NO_MATCH_RE = re.compile(r"ERROR: No matching distribution found for (\S+)")
 _PIP_ERROR_RE = re.compile(r"^ERROR: (.+)$")
+# apt's messages for a package (or version) the base's package lists do not have.
+_APT_NO_PACKAGE_RE = re.compile(r"^E: Unable to locate package (\S+)")
+_APT_NO_VERSION_RE = re.compile(r"^E: Version '([^']+)' for '([^']+)' was not found")
+_APT_NO_CANDIDATE_RE = re.compile(r"^E: Package '([^']+)' has no installation candidate")
+# The classic builder's note when a Dockerfile does not declare nbdocker's build id.
+_UNUSED_BUILD_ID_RE = re.compile(
+    r"^\[Warning\] One or more build-args \[" + contract.BUILD_ID_ARG + r"\] were not consumed")
+# uv and pip, for a name the index does not have at all.
+_NOT_ON_INDEX = ("not found in the package registry", "No matching distribution found",
+                 "from versions: none")
 
 
 def _where() -> str:
@@ -103,6 +116,33 @@ def parse_pip_error(lines: Sequence[str]) -> Optional[str]:
     return f"pip: {last_error}" if last_error else None
 
 
+def parse_apt_error(lines: Sequence[str]) -> Optional[str]:
+    """apt's reason for a failed install, from its output, or None: ``"apt could not
+    install graphviz-nope: unable to locate package"`` (also for an unknown version and
+    a package without an installation candidate)."""
+    for line in lines:
+        line = line.strip()
+        if m := _APT_NO_PACKAGE_RE.match(line):
+            return f"apt could not install {m.group(1)}: unable to locate package"
+        if m := _APT_NO_VERSION_RE.match(line):
+            return f"apt could not install {m.group(2)}={m.group(1)}: version {m.group(1)} not found"
+        if m := _APT_NO_CANDIDATE_RE.match(line):
+            return f"apt could not install {m.group(1)}: no installation candidate"
+    return None
+
+
+def guess_failure_reason(lines: Sequence[str]) -> str:
+    """Why an unresolved guess could not be installed, from uv's or pip's output (uv
+    wraps its messages, so lines are joined first)."""
+    text = " ".join(" ".join(lines).split())
+    if any(phrase in text for phrase in _NOT_ON_INDEX):
+        return "not on the index"
+    errors = [line.strip(" ×╰─▶") for line in lines
+              if line.strip().startswith(("ERROR:", "error:", "×", "╰─▶"))]
+    return f"could not be installed ({_short(errors[-1], 120)})" if errors else \
+        "could not be installed"
+
+
 _DAEMON_RUN_ERROR_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.S)
 
 
@@ -122,6 +162,9 @@ class _BuildStream:
         self.current: Optional[Tuple[int, int, str]] = None
         self.image_id: Optional[str] = None
         self.error: Optional[str] = None
+        self.warnings: List[str] = []
+        self._guess_log: List[str] = []       # output since the last guess marker
+        self._started: Dict[int, float] = {}  # step index -> when its "Step" line came
         self._partial = ""
 
     def feed(self, chunk: Mapping[str, Any]) -> None:
@@ -144,13 +187,23 @@ class _BuildStream:
         if self._partial:
             self._line(self._partial)
             self._partial = ""
+        # A step lasts until the next one starts (or the build ends): its commit included.
+        order = sorted(self._started.items(), key=lambda item: item[1])
+        ends = [start for _, start in order[1:]] + [time.monotonic()]
+        seconds = {index: end - start for (index, start), end in zip(order, ends)}
+        self.steps = [replace(s, seconds=round(seconds.get(s.index, 0.0), 3)) for s in self.steps]
 
     def _line(self, line: str) -> None:
+        if _UNUSED_BUILD_ID_RE.match(line):
+            return  # nbdocker passes its build id to every build; not the user's concern
         self.log.append(line)
+        if self._guess(line):
+            return
         m = _STEP_RE.match(line)
         if m:
             self.pending = (int(m.group(1)), int(m.group(2)), m.group(3))
             self.current = self.pending
+            self._started[self.pending[0]] = time.monotonic()
             self.step_log = []
             return
         stripped = line.strip()
@@ -170,10 +223,27 @@ class _BuildStream:
             self.step_log.append(line)
             emit(self.on_event, Event(Phase.BUILD, "log", line))
 
+    def _guess(self, line: str) -> bool:
+        """Follow the install step's guess markers; a failed guess becomes a warning."""
+        if line.startswith(contract.GUESS_BEGIN):
+            self._guess_log = []
+            return True
+        if not line.startswith(contract.GUESS_FAILED):
+            self._guess_log.append(line)
+            return False
+        name, _, why = line[len(contract.GUESS_FAILED):].partition("\t")
+        reason = guess_failure_reason(self._guess_log)
+        message = redact_text(f"guessed `{name}` for {why or '`import ' + name + '`'}: "
+                              f"{reason}; the cell will fail if it runs")
+        self.warnings.append(message)
+        emit(self.on_event, Event(Phase.BUILD, "warning", message,
+                                  data={"guess": name, "reason": reason}))
+        return True
+
     def build_error(self, tail: int = _LOG_TAIL) -> BuildError:
         step = self.current
         where = f"step {step[0]}/{step[1]} ({_short(step[2], 60)})" if step else "the build"
-        reason = parse_pip_error(self.step_log)
+        reason = parse_pip_error(self.step_log) or parse_apt_error(self.step_log)
         if reason is None:
             # The daemon repeats the whole RUN line; say the exit code and the last output.
             m = _DAEMON_RUN_ERROR_RE.match(self.error or "")
@@ -224,20 +294,29 @@ class DockerEngine(ContainerEngine):
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise _unavailable(exc) from None
 
-    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None, nocache: bool = False) -> BuildResult:
-        """Build with the classic builder; ``nocache`` forces every step to run
-        (benchmarks). Intermediate containers are removed even when a step fails."""
+    def build(self, context_tar: bytes, tag: Optional[str], *,
+              labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
+              nocache: bool = False) -> BuildResult:
+        """Build with the classic builder; ``tag`` None leaves the image untagged (an
+        environment image, found again by label); ``nocache`` forces every step to run
+        (benchmarks). Intermediate containers are removed even when a step fails, and
+        so are the images of any stage labelled with this build's id
+        (:data:`~nbdocker.contract.LABEL_BUILDER`: builder stages holding a forwarded
+        CA or index password) - after success, failure and KeyboardInterrupt alike."""
         parser = _BuildStream(on_event)
+        build_id = uuid.uuid4().hex
+        finished = False
         try:
             stream = self.client.api.build(
                 fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag,
                 labels=dict(labels) or None, rm=True, forcerm=True, pull=False,
-                nocache=nocache, decode=True)
+                nocache=nocache, decode=True, buildargs={contract.BUILD_ID_ARG: build_id})
             for chunk in stream:
                 parser.feed(chunk)
                 if parser.error:
                     break
+            parser.close()
+            finished = True
         except docker.errors.APIError as exc:
             raise BuildError(f"build failed: {redact_text(exc.explanation or str(exc))}",
                              reason=str(exc.explanation or exc)) from exc
@@ -245,14 +324,54 @@ class DockerEngine(ContainerEngine):
             if _is_connection_error(exc):
                 raise _unavailable(exc) from None
             raise BuildError(f"build failed: {redact_text(str(exc))}") from exc
-        parser.close()
+        finally:
+            # An interrupted build may still commit a step while the daemon notices
+            # that the client went away: keep looking for a few seconds then.
+            self._remove_labelled(contract.LABEL_BUILDER, build_id,
+                                  settle=0.0 if finished else 5.0)
         if parser.error:
             raise parser.build_error()
-        image_id = self.image_id(tag) or parser.image_id
+        image_id = (self.image_id(tag) if tag else None) or parser.image_id
         if image_id is None:
             raise BuildError("build finished without an image", log_tail=parser.log[-_LOG_TAIL:])
         return BuildResult(image_id=image_id, tag=tag, steps=tuple(parser.steps),
-                           log=tuple(parser.log))
+                           log=tuple(parser.log), warnings=tuple(parser.warnings))
+
+    def _labelled(self, label: str, value: str) -> List[Dict[str, Any]]:
+        """Every image (intermediate ones included) carrying ``label=value``."""
+        return list(self._call("list images", self.client.api.images, all=True,
+                               filters={"label": f"{label}={value}"}))
+
+    def _remove_labelled(self, label: str, value: str, settle: float) -> None:
+        """Remove every image labelled ``label=value``, children before parents (each
+        removal also prunes its untagged parents), for ``settle`` seconds more when the
+        build may still be winding down. Only images carrying this build's own label are
+        ever touched, so other builds on the same engine are safe."""
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                images = self._labelled(label, value)
+            except (EngineError, EngineUnavailable):
+                return  # the engine is gone; nothing can be removed now
+            for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
+                try:
+                    self.client.api.remove_image(image["Id"], force=True)
+                except (docker.errors.DockerException, requests.exceptions.RequestException):
+                    pass  # already pruned with a child, or still in use: retried below
+            if time.monotonic() >= deadline and not images:
+                return
+            if time.monotonic() >= deadline + 30:
+                return  # give up rather than hang an exit path
+            time.sleep(0.5)
+
+    def find_image(self, label: str, value: str) -> Optional[str]:
+        """The image the label ``label=value`` was set on (its children inherit the
+        label; this is the one whose parent does not carry it), or None."""
+        images = self._labelled(label, value)
+        ids = {i["Id"] for i in images}
+        roots = sorted((i for i in images if i.get("ParentId") not in ids),
+                       key=lambda i: i.get("Created", 0), reverse=True)
+        return str(roots[0]["Id"]) if roots else None
 
     def image_id(self, ref: str) -> Optional[str]:
         """The image id of ``ref``, or None when it is not on the engine."""

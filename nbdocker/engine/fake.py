@@ -46,7 +46,7 @@ RunHandler = Callable[[str, Sequence[str], Mapping[str, bytes]], ContainerResult
 class FakeBuild:
     """One recorded build."""
 
-    tag: str
+    tag: Optional[str]
     files: Dict[str, bytes]
     labels: Dict[str, str]
     result: Optional[BuildResult] = None
@@ -160,8 +160,9 @@ class FakeEngine(ContainerEngine):
         """Raise ``EngineUnavailable`` when constructed with ``available=False``."""
         self._check()
 
-    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None, nocache: bool = False) -> BuildResult:
+    def build(self, context_tar: bytes, tag: Optional[str], *,
+              labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
+              nocache: bool = False) -> BuildResult:
         """Record the build and simulate the layer cache (see the module docstring)."""
         self._check()
         files = _untar(context_tar)
@@ -171,6 +172,8 @@ class FakeEngine(ContainerEngine):
         if "Dockerfile" not in files:
             raise BuildError("build failed: the context has no Dockerfile")
         instructions = dockerfile_instructions(files["Dockerfile"].decode("utf-8"))
+        if labels:  # the classic builder adds the build's labels as a last step
+            instructions.append("LABEL " + " ".join(f"{k}={v}" for k, v in labels.items()))
         steps: List[BuildStep] = []
         image_labels: Dict[str, str] = {}
         key = ""
@@ -190,12 +193,18 @@ class FakeEngine(ContainerEngine):
                                  step=index, total=len(instructions),
                                  data={"instruction": instruction, "cached": cached}))
         image_labels.update(labels)
-        image = _Image(self._new_id(key + tag), image_labels)
-        self.images[tag] = image
+        image = _Image(self._new_id(key + (tag or "")), image_labels)
+        self.images[tag or image.image_id] = image   # untagged images by their id
         result = BuildResult(image_id=image.image_id, tag=tag, steps=tuple(steps),
                              log=tuple(f"Step {s.index}/{s.total} : {s.instruction}" for s in steps))
         self.builds.append(FakeBuild(tag, files, dict(labels), result))
         return result
+
+    def find_image(self, label: str, value: str) -> Optional[str]:
+        """The first image built with ``label=value`` (the fake has no inheritance)."""
+        self._check()
+        return next((i.image_id for i in self.images.values() if i.labels.get(label) == value),
+                    None)
 
     def image_id(self, ref: str) -> Optional[str]:
         """The fake id of ``ref``, or None."""

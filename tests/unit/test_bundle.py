@@ -74,8 +74,10 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
     tree = _tree(out)
     assert sorted(tree) == [
         "Dockerfile", "README.md", "binder/requirements.txt", "binder/runtime.txt",
-        "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py", "nbdocker-build/requirements.txt",
-        "nbdocker-build/runner-requirements.txt", "nbdocker-spec.json",
+        "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py",
+        "nbdocker-build/overrides.txt", "nbdocker-build/requirements.txt",
+        "nbdocker-build/runner-requirements.txt", "nbdocker-build/warmup.txt",
+        "nbdocker-spec.json",
         "notebook/analysis.ipynb", "notebook/data/values.csv", "notebook/helpers.py"]
     assert tree["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
     assert EnvironmentSpec.from_json(tree["nbdocker-spec.json"].decode()) == spec
@@ -83,7 +85,8 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
     assert tree["binder/requirements.txt"] == b"six==1.16.0\n"
     assert tree["binder/requirements.txt"] == tree["nbdocker-build/requirements.txt"]
     dockerfile = tree["Dockerfile"].decode()
-    assert "FROM python:3.11-slim AS builder" in dockerfile
+    # No CA or index travels in a bundle, so nothing needs a builder stage: one stage.
+    assert "FROM python:3.11-slim\n" in dockerfile and " AS builder" not in dockerfile
     # Every COPY source of the Dockerfile exists in the bundle: `docker build .` works.
     for line in dockerfile.splitlines():
         if line.startswith("COPY ") and "--from=" not in line:
@@ -126,7 +129,7 @@ def test_nbdocker_base_image_env_is_not_baked_into_the_bundle(
     files = bundle.bundle_files(_spec(nbdir), nbdir)
     assert b"nbdocker-local" not in files["Dockerfile"]
     explicit = bundle.bundle_files(_spec(nbdir), nbdir, base_image="corp/python:3.11")
-    assert "FROM corp/python:3.11 AS builder" in explicit["Dockerfile"].decode()
+    assert "FROM corp/python:3.11\n" in explicit["Dockerfile"].decode()
 
 
 def test_secret_files_and_env_named_by_the_spec_are_dropped(nbdir: Path, tmp_path: Path) -> None:
@@ -281,7 +284,7 @@ def test_a_bundle_path_works_where_a_notebook_is_accepted(
     assert pipeline.capture(out) == _spec(nbdir)  # the bundle's spec; no re-capture
     engine = _fake_engine(monkeypatch, tmp_path)
     built = pipeline.build(out, base_image="base:1", engine=engine)
-    context = engine.builds[-1].files
+    context = {name: data for b in engine.builds for name, data in b.files.items()}
     assert context["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
     assert built.spec == _spec(nbdir)
     # Re-exporting a bundle gives the same bundle.
@@ -297,7 +300,10 @@ def test_rebuild_from_bundle_uses_the_local_machines_ca(
     monkeypatch.setenv("PIP_CERT", str(ca))
     engine = _fake_engine(monkeypatch, tmp_path)
     pipeline.build(out, base_image="base:1", engine=engine)
-    assert engine.builds[-1].files["nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
+    # The CA goes to the environment build only (the builder stage), never to the app's.
+    env, app = engine.builds
+    assert env.files["nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
+    assert "nbdocker-build/ca-bundle.crt" not in app.files and " AS builder" not in app.dockerfile
 
 
 # -- images: push, save, load ---------------------------------------------------------

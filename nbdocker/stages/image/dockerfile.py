@@ -1,58 +1,90 @@
 """Pure, deterministic rendering of an EnvironmentSpec into a Dockerfile.
 
-Layout (classic builder; no BuildKit syntax), in cache order::
+Two shapes (classic builder; no BuildKit syntax), both in cache order. Without anything
+that must stay out of the image, one stage::
 
-    FROM <base> AS builder          # builder stage: never part of the final image
-      [apt-get install <apt_packages>]
-      [COPY CA bundle / pip.conf / uv.toml; ENV PIP_CERT, SSL_CERT_FILE, ...]
-      RUN python3 -m venv /opt/venv   [+ uv in its own venv, /opt/nbdocker-uv]
-      COPY requirements.txt;          RUN install it (uv, pip as fallback)
-      COPY runner-requirements.txt;   RUN install it --constraint requirements.txt
-      RUN pip uninstall debugpy jedi parso     # unused headless, unless the spec pins them
-    FROM <base>                     # final stage
-      [apt-get install <apt_packages>]
+    FROM <base>
+      [RUN apt-get install <apt_packages>]            # OS packages first (cache order)
       RUN useradd nbdocker (uid 1000)
-      COPY --from=builder /opt/venv /opt/venv;  ENV PATH=/opt/venv/bin:$PATH
-      COPY nbdocker_runner.py
+      COPY nbdocker-build/<requirements, guesses, ...> /tmp/nbdocker-build/
+      RUN <install>                                   # one layer: see below
+      ENV PATH=/opt/venv/bin:$PATH ...
+      COPY nbdocker_runner.py nbdocker_contract.py /opt/nbdocker/
       USER 1000:1000;  WORKDIR /home/nbdocker/work
-      COPY --chown=1000:1000 notebook/ ./        # the only layer a notebook edit rebuilds
-      LABEL ...                                  # metadata only, no layer
+      COPY --chown=1000:1000 notebook/ ./              # the only layer a notebook edit rebuilds
+      CMD ...;  LABEL ...
+
+With a forwarded CA bundle or index configuration (which may hold a password), the
+install runs in a builder stage that is labelled with the build's id and removed after
+every build (:mod:`nbdocker.stages.image.build`), and only the venv reaches the image::
+
+    FROM <base> AS system       [apt], useradd                      (shared by both)
+    FROM system AS builder      ARG/LABEL build id; COPY CA, pip.conf, ...; RUN <install>
+    FROM system AS env          COPY --from=builder /opt/venv;  ENV ...
+    FROM env                    runner, USER, WORKDIR, notebook, CMD, LABEL   (the app)
+
+``<install>`` is one shell script in one layer: uv (from the base's pip, never kept) →
+``python3 -m venv --without-pip`` → ONE resolver pass over the notebook's pins and the
+runner's (plus the base's own pip version, so ``%pip`` works in the image), with the
+runner-only debugger/completion packages excluded → each unresolved guess on its own,
+best effort → bytecode for what a run imports → uv and the build files removed. pip
+is the fallback whenever uv is missing or fails (``NBDOCKER_INSTALLER=pip``: pip only).
 
 The same inputs always give byte-identical text: everything is sorted and pinned, and
-nothing host-specific (paths, URLs, credentials) appears in the text itself.
+nothing host-specific (paths, URLs, credentials) or spec-controlled beyond validated
+names appears in the text itself; guesses and module names travel in context files.
 """
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import Dict, List, Optional, Tuple
 
 from ... import contract
+from ...exceptions import InputError
 from ...secrets import is_secret_env_name
-from ...spec import EnvironmentSpec
+from ...spec import EnvironmentSpec, Requirement
 from .hostpip import BuildOptions
 
-__all__ = ["render", "image_labels", "default_tag", "requirements_txt",
-           "runner_requirements_txt", "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION",
-           "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR"]
+__all__ = ["render", "render_env", "render_app", "needs_builder", "image_labels",
+           "default_tag", "requirements_txt", "runner_requirements_txt", "build_files",
+           "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION", "WARMUP_KERNEL",
+           "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR", "ENV_STAGE"]
 
-# The runner's own needs, pinned so two builds of one spec get the same runner. A spec
-# that pins any of these (or their dependencies) wins: see runner_requirements_txt().
+# The runner's own needs, pinned so two builds of one spec get the same runner. They
+# fill only what the spec lacks (a spec that pins ipykernel wins) and are resolved in
+# the same pass as the notebook's pins.
 RUNNER_REQUIREMENTS: Tuple[Tuple[str, str], ...] = (("ipykernel", "6.29.5"),
                                                     ("nbclient", "0.10.2"))
 # Pulled in by the runner's closure but never used by a headless run: the debugger
 # (ipykernel → debugpy, 20 MB) and tab completion (IPython → jedi + parso, 37 MB). Both
-# packages import them lazily and work without them. Removed unless the spec needs them.
+# packages import them lazily and work without them. Never installed unless the
+# notebook itself (not only the kernel stack) needs them.
 RUNNER_TRIM: Tuple[str, ...] = ("debugpy", "jedi", "parso")
 UV_VERSION = "0.9.5"
+# Imported once at build time so their bytecode is in the image (the venv is read-only
+# for the runtime user: without .pyc files every run recompiles them, measured 2-3x
+# slower kernel starts); compiling everything instead cost more than the whole install.
+WARMUP_KERNEL: Tuple[str, ...] = ("nbclient", "ipykernel.kernelapp", "ipykernel.ipkernel",
+                                  "ipykernel.zmqshell", "matplotlib_inline.backend_inline")
 UID, HOME, WORKDIR, VENV = contract.UID, contract.HOME, contract.WORKDIR, contract.VENV
-UV_VENV = "/opt/nbdocker-uv"
-BUILD_TMP = "/tmp/nbdocker-build"       # builder-only files (CA, pip.conf, requirements)
+UV_DIR = "/tmp/nbdocker-uv"             # uv's own files: removed in the layer that used them
+BUILD_TMP = "/tmp/nbdocker-build"       # build-only inputs (CA, pip.conf, requirements)
+ENV_STAGE = "env"                       # the stage holding the installed environment
 # Names inside the build context.
 CONTEXT_NOTEBOOK_DIR = "notebook"
 CONTEXT_BUILD_DIR = "nbdocker-build"
 RUNNER_FILE = contract.RUNNER_PATH.rsplit("/", 1)[1]      # the runner, under CONTEXT_BUILD_DIR
 CONTRACT_FILE = contract.CONTRACT_PATH.rsplit("/", 1)[1]  # and the contract beside it
+
+# Debian policy: names [a-z0-9][a-z0-9+.-]+, versions [epoch:]upstream[-revision].
+_APT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_APT_VERSION_RE = re.compile(r"^[0-9A-Za-z.+~:-]+$")
+_DIST_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")   # PEP 508
+_MODULE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", re.ASCII)
+_REASON_MODULE_RE = re.compile(r"^(?:import|from) ([A-Za-z_][\w.]*)", re.ASCII)
+_REASON_WHERE_RE = re.compile(r"^(.*\S) \(([^()]+)\)$")
 
 
 def _nbdocker_version() -> str:
@@ -92,14 +124,33 @@ def image_labels(spec: EnvironmentSpec, base_image: Optional[str] = None) -> Dic
     return dict(sorted(labels.items()))
 
 
+def needs_builder(options: BuildOptions) -> bool:
+    """True when the build needs files that must never reach the image: a forwarded CA
+    bundle (a private CA) or index configuration (URLs may carry a password)."""
+    return bool(options.ca_bundle or options.has_index_config)
+
+
+def _kernel_only(spec: EnvironmentSpec, req: Requirement) -> bool:
+    """Pinned only for the runner's kernel stack, not for the notebook's own imports."""
+    if req.direct or not req.kernel:
+        return False
+    parents = [spec.requirement(p) for p in req.required_by]
+    return all(p is None or p.kernel for p in parents)
+
+
+def _trimmed(spec: EnvironmentSpec) -> Tuple[str, ...]:
+    """The RUNNER_TRIM packages this image goes without."""
+    return tuple(name for name in RUNNER_TRIM
+                 if (req := spec.requirement(name)) is None or _kernel_only(spec, req))
+
+
 def requirements_txt(spec: EnvironmentSpec) -> str:
-    """Every requirement's pin (the locked closure) plus unresolved names, unpinned."""
-    lines = {req.pin for req in spec.requirements}
-    pinned = {req.name for req in spec.requirements}
-    for unresolved in spec.unresolved:
-        name = unresolved.pypi_name or unresolved.module
-        if name and name not in pinned:
-            lines.add(name)
+    """The pinned environment: every requirement's pin (the locked closure), minus the
+    trimmed runner-only packages and what is installed from local source. Unresolved
+    guesses are not here: they are installed best effort, after it (``guesses.txt``)."""
+    trimmed = set(_trimmed(spec))
+    lines = {req.pin for req in spec.requirements
+             if req.local is None and req.name not in trimmed}
     return "".join(f"{line}\n" for line in sorted(lines))
 
 
@@ -109,101 +160,200 @@ def runner_requirements_txt(spec: EnvironmentSpec) -> str:
                    if spec.requirement(name) is None)
 
 
+def _guesses(spec: EnvironmentSpec) -> List[Tuple[str, str]]:
+    """(PyPI name, why) for each unresolved module not otherwise pinned; ``why`` reads
+    "`import foo` in cell 4"."""
+    out: Dict[str, str] = {}
+    for unresolved in spec.unresolved:
+        name = unresolved.pypi_name or unresolved.module
+        if not name or spec.requirement(name.lower().replace("_", "-")) is not None:
+            continue
+        if not _DIST_NAME_RE.match(name):
+            raise InputError(f"unresolved module {unresolved.module!r}: {name!r} is not a "
+                             "valid distribution name")
+        reasons = []
+        for reason in unresolved.reasons or (f"import {unresolved.module}",):
+            m = _REASON_WHERE_RE.match(reason)
+            reasons.append(f"`{m.group(1)}` in {m.group(2)}" if m else f"`{reason}`")
+        # One line per guess in a tab-separated file: no control character may survive.
+        out.setdefault(name, re.sub(r"[\x00-\x1f\x7f]+", " ", "; ".join(reasons)))
+    return sorted(out.items())
+
+
+def _warmup_modules(spec: EnvironmentSpec) -> List[str]:
+    """What a run imports: the kernel stack, then the modules the notebook's own import
+    statements name (best effort: an import that fails at build time is skipped)."""
+    named = [m.group(1) for req in spec.direct_requirements for reason in req.reasons
+             if (m := _REASON_MODULE_RE.match(reason))]
+    named += [u.module for u in spec.unresolved]
+    modules = dict.fromkeys(WARMUP_KERNEL)
+    modules.update(dict.fromkeys(sorted(m.rstrip(".") for m in named
+                                        if _MODULE_RE.match(m.rstrip(".")))))
+    return list(modules)
+
+
+def build_files(spec: EnvironmentSpec) -> Dict[str, bytes]:
+    """The install inputs under ``nbdocker-build/`` (name → bytes), all deterministic;
+    ``overrides.txt`` and ``guesses.txt`` only when there is something in them."""
+    texts = {
+        "requirements.txt": requirements_txt(spec),
+        "runner-requirements.txt": runner_requirements_txt(spec),
+        # uv: a marker that is never true removes a package from the resolution.
+        "overrides.txt": "".join(f'{name} ; sys_platform == "never"\n'
+                                 for name in _trimmed(spec)),
+        "guesses.txt": "".join(f"{name}\t{why}\n" for name, why in _guesses(spec)),
+        "warmup.txt": "".join(f"{m}\n" for m in _warmup_modules(spec)),
+    }
+    return {name: text.encode("utf-8") for name, text in texts.items()
+            if text or name not in ("overrides.txt", "guesses.txt")}
+
+
 def _q(value: str) -> str:
     """A JSON string: valid Dockerfile quoting for LABEL/ENV values and exec-form args."""
     return json.dumps(value, ensure_ascii=False)
 
 
-def _install(options: BuildOptions, args: str) -> str:
-    """A shell command installing ``args`` into the venv: uv first, pip as fallback."""
-    pip = f"{VENV}/bin/python -m pip install --no-cache-dir --progress-bar off {args}"
-    if options.installer == "pip":
-        return pip
-    uv = f"{UV_VENV}/bin/uv pip install --python {VENV}/bin/python {args}"
-    # uv may be missing (its own install failed) or refuse something pip handles.
-    return (f"if [ -x {UV_VENV}/bin/uv ] && {uv}; then :; "
-            f"else echo 'nbdocker: uv unavailable or failed, using pip'; {pip}; fi")
-
-
 def _apt(spec: EnvironmentSpec) -> List[str]:
+    """The OS-package layer: sorted, pinned where known, no recommends, lists removed."""
     if not spec.apt_packages:
         return []
-    packages = " ".join(p.pin for p in spec.apt_packages)
+    for package in spec.apt_packages:
+        if not _APT_NAME_RE.match(package.name) or (
+                package.version is not None and not _APT_VERSION_RE.match(package.version)):
+            raise InputError(f"apt package {package.pin!r} is not a valid Debian package "
+                             "name[=version]")
+    words = " ".join(shlex.quote(p.pin) for p in sorted(spec.apt_packages, key=lambda p: p.name))
     return [
         "RUN apt-get update \\\n"
-        f" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \\\n"
+        f" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {words} \\\n"
         " && rm -rf /var/lib/apt/lists/*",
     ]
 
 
-def render(spec: EnvironmentSpec, *, base_image: str,
-           options: Optional[BuildOptions] = None) -> str:
-    """The Dockerfile for ``spec`` on ``base_image`` (pure and deterministic).
+def _useradd() -> str:
+    return (f"RUN useradd --uid {UID} --user-group --create-home --home-dir {HOME}"
+            f" --shell /bin/sh nbdocker \\\n && mkdir -p {WORKDIR} && chown {UID}:{UID} {WORKDIR}")
 
-    ``options`` (from :func:`~nbdocker.stages.image.hostpip.discover_build_options`)
-    only decides *whether* a CA bundle / index configuration is copied into the builder
-    and which installer runs; their contents live in the build context, not here.
-    """
-    options = options or BuildOptions()
-    notebook_name = next((f.path for f in spec.files if f.kind == "notebook"),
-                         spec.notebook.rsplit("/", 1)[-1])
-    out: List[str] = [
-        f"# Generated by nbdocker {_nbdocker_version()} for {spec.notebook}; do not edit.",
-        f"# Spec {spec.content_hash()[:12]}, Python {spec.python.version}. Classic builder.",
-        "",
-        "# ---- builder: installs the locked environment into /opt/venv ----",
-        f"FROM {base_image} AS builder",
-        *_apt(spec),
-    ]
-    # uv compiles bytecode like pip does: the venv is read-only for the runtime user, so
-    # without .pyc files every kernel start would recompile IPython & co. (~0.5 s).
-    build_env = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "UV_COMPILE_BYTECODE=1"]
+
+def _install(spec: EnvironmentSpec, options: BuildOptions) -> str:
+    """The one RUN that installs the environment (see the module docstring)."""
+    b, py, uv = BUILD_TMP, f"{VENV}/bin/python", f"{UV_DIR}/bin/uv"
+    exports = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_NO_CACHE_DIR=1",
+               "PIP_PROGRESS_BAR=off", "UV_NO_CACHE=1"]
     if options.ca_bundle:
-        # Builder only: the final stage starts again from the base image.
-        out.append(f"COPY {CONTEXT_BUILD_DIR}/ca-bundle.crt {BUILD_TMP}/ca-bundle.crt")
-        build_env += [f"PIP_CERT={BUILD_TMP}/ca-bundle.crt",
-                      f"SSL_CERT_FILE={BUILD_TMP}/ca-bundle.crt",
-                      f"REQUESTS_CA_BUNDLE={BUILD_TMP}/ca-bundle.crt"]
+        exports += [f"PIP_CERT={b}/ca-bundle.crt", f"SSL_CERT_FILE={b}/ca-bundle.crt",
+                    f"REQUESTS_CA_BUNDLE={b}/ca-bundle.crt"]
     if options.has_index_config:
-        out.append(f"COPY {CONTEXT_BUILD_DIR}/pip.conf {CONTEXT_BUILD_DIR}/uv.toml {BUILD_TMP}/")
-        build_env += [f"PIP_CONFIG_FILE={BUILD_TMP}/pip.conf",
-                      f"UV_CONFIG_FILE={BUILD_TMP}/uv.toml"]
-    out.append("ENV " + " \\\n    ".join(build_env))
-    # The setuptools that venv seeds (Python < 3.12) is not part of the captured
-    # environment: it comes back only when the spec pins it.
-    venv = (f"RUN python3 -m venv {VENV} \\\n"
-            f" && {VENV}/bin/python -m pip uninstall --quiet --yes setuptools")
+        exports += [f"PIP_CONFIG_FILE={b}/pip.conf", f"UV_CONFIG_FILE={b}/uv.toml"]
+    reqs = f"-r {b}/requirements.txt -r {b}/runner-requirements.txt"
+    overrides = f" --overrides {b}/overrides.txt" if _trimmed(spec) else ""
+    pip = f"{py} -m pip install --no-compile"
+    # pip's own venv seeds setuptools (Python < 3.12), which the spec did not ask for;
+    # and pip cannot leave the trimmed packages out, only remove them afterwards.
+    extra = _trimmed(spec) + (() if spec.requirement("setuptools") else ("setuptools",))
+    uninstall = f"; {py} -m pip uninstall --quiet --yes {' '.join(extra)}"
+    # The base's pip version (what `python3 -m venv` would have seeded), so that `%pip`
+    # cells still work in the image; the spec's own pin wins.
+    seed = "" if spec.requirement("pip") else " ${pipv:+pip==$pipv}"
+    lines = ["set -e", f"export {' '.join(exports)}"]
     if options.installer == "uv":
-        # uv lives in its own venv so it never reaches the final image.
-        venv += (f" \\\n && (python3 -m venv {UV_VENV} && {UV_VENV}/bin/python -m pip install"
-                 f" --no-cache-dir --progress-bar off uv=={UV_VERSION}"
-                 " || echo 'nbdocker: could not install uv, pip will be used')")
-    out.append(venv)
-    out.append(f"COPY {CONTEXT_BUILD_DIR}/requirements.txt {BUILD_TMP}/requirements.txt")
-    if requirements_txt(spec):
-        out.append("RUN " + _install(options, f"-r {BUILD_TMP}/requirements.txt"))
-    out.append(f"COPY {CONTEXT_BUILD_DIR}/runner-requirements.txt {BUILD_TMP}/runner-requirements.txt")
-    if runner_requirements_txt(spec):
-        out.append("RUN " + _install(options, f"-r {BUILD_TMP}/runner-requirements.txt"
-                                              f" --constraint {BUILD_TMP}/requirements.txt"))
-    trim = [name for name in RUNNER_TRIM if spec.requirement(name) is None]
-    if trim:
-        out.append(f"RUN {VENV}/bin/python -m pip uninstall --quiet --yes {' '.join(trim)}")
+        lines += [
+            f"python3 -m venv --without-pip {VENV}",
+            # uv from the base's pip (fast); else from a throwaway venv's pip; else none.
+            f"(python3 -m pip install --quiet --target {UV_DIR} uv=={UV_VERSION}"
+            f" || (python3 -m venv {UV_DIR}-venv && {UV_DIR}-venv/bin/python -m pip install"
+            f" --quiet --target {UV_DIR} uv=={UV_VERSION}))"
+            " || echo 'nbdocker: could not install uv, pip will be used'",
+            "pipv=$(python3 -c 'import ensurepip; print(ensurepip.version())' 2>/dev/null)"
+            " || pipv=",
+            f"if [ -x {uv} ] && {uv} pip install --python {py}{overrides}"
+            f" {reqs}{seed}; then :; else echo 'nbdocker: uv unavailable or failed, using pip'",
+            f"  {py} -m ensurepip --default-pip >/dev/null; {pip} {reqs}{uninstall}; fi",
+        ]
+    else:
+        lines += [f"python3 -m venv {VENV}", f"{pip} {reqs}{uninstall}"]
+    if _guesses(spec):
+        # Each guess alone, constrained to what is installed: a wrong guess can neither
+        # fail the build nor move a pin. Failures become build warnings (the engine
+        # reads the markers, see contract.GUESS_*).
+        constrain = f"-c {b}/installed.txt \"$name\""
+        if options.installer == "uv":
+            freeze = (f"if [ -x {uv} ]; then {uv} pip freeze --python {py};"
+                      f" else {py} -m pip freeze --all; fi > {b}/installed.txt")
+            install_one = (f"if [ -x {uv} ]; then {uv} pip install --python {py}"
+                           f"{overrides} {constrain};"
+                           f" else {pip} {constrain}; fi")
+        else:
+            freeze = f"{py} -m pip freeze --all > {b}/installed.txt"
+            install_one = f"{pip} {constrain}"
+        lines += [
+            freeze,
+            "tab=$(printf '\\t')",
+            f"while IFS=\"$tab\" read -r name why; do echo \"{contract.GUESS_BEGIN}$name\"",
+            f"  if {install_one}; then :; else printf '{contract.GUESS_FAILED}%s\\t%s\\n'"
+            f" \"$name\" \"$why\"; fi; done < {b}/guesses.txt",
+        ]
+    lines += [
+        # HOME elsewhere: caches that imports write (matplotlib's fonts) stay out.
+        f"(export HOME=/tmp/nbdocker-warmup; for m in $(cat {b}/warmup.txt); do"
+        f" timeout 300 {py} -c 'import importlib, sys; importlib.import_module(sys.argv[1])'"
+        " \"$m\" >/dev/null 2>&1 || true; done)",
+        f"rm -rf {UV_DIR} {UV_DIR}-venv /tmp/nbdocker-warmup {b}",
+    ]
+    return "RUN " + "; \\\n    ".join(lines)
 
+
+def _env_lines(spec: EnvironmentSpec) -> List[str]:
     env = [f"PATH={VENV}/bin:$PATH", f"VIRTUAL_ENV={VENV}", f"HOME={HOME}",
            "PYTHONUNBUFFERED=1", "LANG=C.UTF-8"]
     # The spec's own variables, minus anything that looks like a secret.
     env += [f"{k}={_q(v)}" for k, v in spec.env if not is_secret_env_name(k)]
-    out += [
+    return ["ENV " + " \\\n    ".join(env)]
+
+
+def _copy_install_files(spec: EnvironmentSpec, options: BuildOptions) -> str:
+    """One COPY of the install inputs (their content keys the install step's cache)."""
+    names = ((["ca-bundle.crt"] if options.ca_bundle else [])
+             + (["pip.conf", "uv.toml"] if options.has_index_config else [])
+             + list(build_files(spec)))
+    return "COPY " + " ".join(f"{CONTEXT_BUILD_DIR}/{n}" for n in names) + f" {BUILD_TMP}/"
+
+
+def _header(spec: EnvironmentSpec) -> List[str]:
+    return [f"# Generated by nbdocker {_nbdocker_version()} for {spec.notebook}; do not edit.",
+            f"# Spec {spec.content_hash()[:12]}, Python {spec.python.version}. Classic builder.",
+            ""]
+
+
+def _env_stages(spec: EnvironmentSpec, base_image: str, options: BuildOptions) -> List[str]:
+    """Everything up to the installed environment (the ``env`` stage with a builder)."""
+    if not needs_builder(options):
+        return [f"FROM {base_image}", *_apt(spec), _useradd(), _copy_install_files(spec, options),
+                _install(spec, options), *_env_lines(spec)]
+    return [
+        "# ---- system: the base and its OS packages, shared by both stages below ----",
+        f"FROM {base_image} AS system", *_apt(spec), _useradd(),
         "",
-        "# ---- final image: base + venv + runner + notebook (no build-time files) ----",
-        f"FROM {base_image}",
-        *_apt(spec),
-        f"RUN useradd --uid {UID} --user-group --create-home --home-dir {HOME}"
-        f" --shell /bin/sh nbdocker \\\n && mkdir -p {WORKDIR}"
-        f" && chown {UID}:{UID} {WORKDIR}",
+        "# ---- builder: holds the forwarded CA / index configuration; removed after "
+        "every build ----",
+        "FROM system AS builder",
+        f"ARG {contract.BUILD_ID_ARG}",
+        f"LABEL {contract.LABEL_BUILDER}=${{{contract.BUILD_ID_ARG}}}",
+        _copy_install_files(spec, options),
+        _install(spec, options),
+        "",
+        "# ---- env: the installed venv only (no build-time file) ----",
+        f"FROM system AS {ENV_STAGE}",
         f"COPY --from=builder {VENV} {VENV}",
-        "ENV " + " \\\n    ".join(env),
+        *_env_lines(spec),
+    ]
+
+
+def _app_lines(spec: EnvironmentSpec, base_image: str) -> List[str]:
+    """The runner and the notebook, on top of the environment (the same in both shapes)."""
+    notebook_name = next((f.path for f in spec.files if f.kind == "notebook"),
+                         spec.notebook.rsplit("/", 1)[-1])
+    return [
         f"COPY {CONTEXT_BUILD_DIR}/{RUNNER_FILE} {CONTEXT_BUILD_DIR}/{CONTRACT_FILE}"
         f" {contract.RUNNER_DIR}/",
         f"USER {UID}:{UID}",
@@ -216,4 +366,38 @@ def render(spec: EnvironmentSpec, *, base_image: str,
         "LABEL " + " \\\n      ".join(f"{k}={_q(v)}" for k, v in
                                      image_labels(spec, base_image).items()),
     ]
-    return "\n".join(out) + "\n"
+
+
+def _options(options: Optional[BuildOptions]) -> BuildOptions:
+    return options or BuildOptions()
+
+
+def render(spec: EnvironmentSpec, *, base_image: str,
+           options: Optional[BuildOptions] = None) -> str:
+    """The Dockerfile for ``spec`` on ``base_image`` (pure and deterministic).
+
+    ``options`` (from :func:`~nbdocker.stages.image.hostpip.discover_build_options`)
+    only decide *whether* a CA bundle / index configuration is copied into a builder
+    stage and which installer runs; their contents live in the build context, not here.
+    """
+    options = _options(options)
+    stages = _env_stages(spec, base_image, options)
+    if needs_builder(options):
+        stages += ["", "# ---- the image: the environment, the runner and the notebook ----",
+                   f"FROM {ENV_STAGE}"]
+    return "\n".join(_header(spec) + stages + _app_lines(spec, base_image)) + "\n"
+
+
+def render_env(spec: EnvironmentSpec, *, base_image: str,
+               options: Optional[BuildOptions] = None) -> str:
+    """The stages of :func:`render` up to the installed environment, alone: what the
+    environment build runs (its result is reused while these inputs stay the same)."""
+    # No spec hash in the header: a notebook edit must not change the environment.
+    header = [f"# nbdocker {_nbdocker_version()}: the environment stages. Classic builder.", ""]
+    return "\n".join(header + _env_stages(spec, base_image, _options(options))) + "\n"
+
+
+def render_app(spec: EnvironmentSpec, *, env_image: str, base_image: str) -> str:
+    """The last stage of :func:`render` on top of an already built environment image
+    (``env_image``: its id): what a build runs when only the notebook or runner changed."""
+    return "\n".join(_header(spec) + [f"FROM {env_image}"] + _app_lines(spec, base_image)) + "\n"
