@@ -306,6 +306,14 @@ class DockerEngine(ContainerEngine):
         parser = _BuildStream(on_event)
         build_id = uuid.uuid4().hex
         finished = False
+        # The build's HTTP response, to close it when interrupted: only a closed
+        # connection makes the daemon stop (the classic builder has no cancel call).
+        responses: List[Any] = []
+
+        def keep(response: Any, *args: Any, **kwargs: Any) -> None:
+            if not responses and "/build" in response.request.path_url:
+                responses.append(response)
+        self.client.api.hooks["response"].append(keep)
         try:
             stream = self.client.api.build(
                 fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag,
@@ -325,6 +333,10 @@ class DockerEngine(ContainerEngine):
                 raise _unavailable(exc) from None
             raise BuildError(f"build failed: {redact_text(str(exc))}") from exc
         finally:
+            self.client.api.hooks["response"].remove(keep)
+            if not finished:
+                for response in responses:
+                    response.close()
             # An interrupted build may still commit a step while the daemon notices
             # that the client went away: keep looking for a few seconds then.
             self._remove_labelled(contract.LABEL_BUILDER, build_id,

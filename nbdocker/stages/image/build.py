@@ -19,12 +19,15 @@ Progress events and steps of both builds are numbered as one sequence.
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import replace
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ... import contract
 from ...engine.base import BuildResult, BuildStep, ContainerEngine
 from ...engine.fake import dockerfile_instructions
 from ...events import Event, EventHandler, Phase, emit
+from ...exceptions import BuildError
 from ...secrets import redact_text
 from ...spec import EnvironmentSpec
 from .dockerfile import (CONTEXT_BUILD_DIR, CONTRACT_FILE, RUNNER_FILE, needs_builder,
@@ -36,6 +39,7 @@ __all__ = ["build_image", "environment_key"]
 
 _APP_FILES = (f"{CONTEXT_BUILD_DIR}/{RUNNER_FILE}", f"{CONTEXT_BUILD_DIR}/{CONTRACT_FILE}")
 _REDACTED = (f"{CONTEXT_BUILD_DIR}/pip.conf", f"{CONTEXT_BUILD_DIR}/uv.toml")
+_FAILED_AT_RE = re.compile(r"^build failed at step (\d+)/(\d+) ")
 
 
 def _split(files: Mapping[str, bytes]) -> Tuple[Dict[str, bytes], Dict[str, bytes]]:
@@ -85,6 +89,22 @@ def _renumber(on_event: Optional[EventHandler], offset: int,
     return handler
 
 
+def _build(engine: ContainerEngine, context: Dict[str, bytes], tag: Optional[str],
+           labels: Mapping[str, str], on_event: Optional[EventHandler], nocache: bool,
+           offset: int, total: int) -> BuildResult:
+    """One of the two builds, its steps and errors numbered within the whole."""
+    try:
+        return engine.build(tar_bytes(context), tag, labels=labels, nocache=nocache,
+                            on_event=_renumber(on_event, offset, total))
+    except BuildError as exc:
+        m = _FAILED_AT_RE.match(str(exc))
+        if m is None:
+            raise
+        message = f"build failed at step {int(m.group(1)) + offset}/{total} {str(exc)[m.end():]}"
+        raise BuildError(message, step=exc.step, reason=exc.reason,
+                         log_tail=exc.log_tail) from None
+
+
 def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[str, bytes],
                 *, base_image: str, options: BuildOptions, tag: Optional[str],
                 labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
@@ -105,21 +125,19 @@ def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[s
     offset = 0
     if env_id is None:
         offset = _steps(env_text, env_labels)
-        env_result = engine.build(tar_bytes({"Dockerfile": env_text.encode(), **env_files}),
-                                  None, labels=env_labels, nocache=nocache,
-                                  on_event=_renumber(on_event, 0, offset + app_steps))
+        env_result = _build(engine, {"Dockerfile": env_text.encode(), **env_files}, None,
+                            env_labels, on_event, nocache, 0, offset + app_steps)
         env_id = env_result.image_id
     else:
         emit(on_event, Event(Phase.BUILD, "log",
                              f"environment {key[:12]} already built: {env_id[:19]}"))
     app_text = render_app(spec, env_image=env_id, base_image=base_image)
     total = offset + app_steps
-    app = engine.build(tar_bytes({"Dockerfile": app_text.encode(), **app_files}), tag,
-                       labels=labels, on_event=_renumber(on_event, offset, total),
-                       nocache=nocache)
-    steps: List[BuildStep] = [BuildStep(s.index, total, s.instruction, s.cached)
+    app = _build(engine, {"Dockerfile": app_text.encode(), **app_files}, tag, labels,
+                 on_event, nocache, offset, total)
+    steps: List[BuildStep] = [replace(s, total=total)
                               for s in (env_result.steps if env_result else ())]
-    steps += [BuildStep(s.index + offset, total, s.instruction, s.cached) for s in app.steps]
+    steps += [replace(s, index=s.index + offset, total=total) for s in app.steps]
     return BuildResult(image_id=app.image_id, tag=app.tag, steps=tuple(steps),
                        log=(env_result.log if env_result else ()) + app.log,
                        warnings=(env_result.warnings if env_result else ()) + app.warnings)
