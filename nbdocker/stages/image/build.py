@@ -100,9 +100,10 @@ def _build(engine: ContainerEngine, context: Dict[str, bytes], tag: Optional[str
         m = _FAILED_AT_RE.match(str(exc))
         if m is None:
             raise
-        message = f"build failed at step {int(m.group(1)) + offset}/{total} {str(exc)[m.end():]}"
-        raise BuildError(message, step=exc.step, reason=exc.reason,
-                         log_tail=exc.log_tail) from None
+        # The same error, renumbered in place (its type, fields and traceback stay).
+        exc.args = (f"build failed at step {int(m.group(1)) + offset}/{total} "
+                    f"{str(exc)[m.end():]}",) + exc.args[1:]
+        raise
 
 
 def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[str, bytes],
