@@ -11,7 +11,7 @@ __all__ = [
     "UID", "HOME", "WORKDIR", "VENV", "RUNNER_DIR", "RUNNER_PATH", "CONTRACT_PATH",
     "OUTPUT_NAME",
     "LABEL_SPEC_HASH", "LABEL_NOTEBOOK", "LABEL_PYTHON", "LABEL_VERSION", "LABEL_BUILD_HASH",
-    "LABEL_BASE_NAME", "LABEL_BASE_DIGEST", "LABEL_BUILDER", "LABEL_ENV", "BUILD_ID_ARG",
+    "LABEL_BASE_NAME", "LABEL_BASE_DIGEST", "LABEL_ENV",
     "GUESS_BEGIN", "GUESS_FAILED",
     "PARAMETERS_TAG", "INJECTED_TAG", "SKIP_EXECUTION_TAG", "SKIP_COMPARE_TAG",
     "RAISES_EXCEPTION_TAG",
@@ -38,10 +38,6 @@ LABEL_VERSION = "io.nbdocker.version"          # the nbdocker that built the ima
 LABEL_BUILD_HASH = "io.nbdocker.build-hash"    # digest of the exact build context
 LABEL_BASE_NAME = "org.opencontainers.image.base.name"
 LABEL_BASE_DIGEST = "org.opencontainers.image.base.digest"
-# A builder stage (it holds the forwarded CA / index password) is labelled with the id
-# of the build that made it, passed as this build argument, and removed after that build.
-LABEL_BUILDER = "io.nbdocker.builder"
-BUILD_ID_ARG = "NBDOCKER_BUILD_ID"
 LABEL_ENV = "io.nbdocker.env"                  # key of an installed environment (reuse)
 
 # -- build output markers (the install step prints them, the engine reads them) ---------

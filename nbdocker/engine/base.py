@@ -56,7 +56,8 @@ class ContainerLimits:
 class ContainerResult:
     """How a container ended and the files fetched from it afterwards.
 
-    ``files`` maps each requested path to its bytes (missing files are absent).
+    ``files`` maps each requested path to its bytes (missing files are absent);
+    ``image_id`` is the image the container was committed as, when asked to.
     ``oom_killed`` is the engine's OOM flag; ``timed_out`` is set when nbdocker stopped
     the container because ``ContainerLimits.timeout`` passed.
     """
@@ -66,6 +67,7 @@ class ContainerResult:
     logs: Tuple[str, ...] = ()
     oom_killed: bool = False
     timed_out: bool = False
+    image_id: Optional[str] = None     # the committed image (``run(commit=...)``)
 
 
 class ContainerEngine(abc.ABC):
@@ -82,9 +84,7 @@ class ContainerEngine(abc.ABC):
         """Build the Dockerfile at the root of ``context_tar`` (an uncompressed tar)
         with the classic builder (``tag`` None: untagged; ``nocache``: no layer cache);
         stream steps as BUILD events; raise ``BuildError``. Intermediate containers are
-        always removed, and so are the images of stages labelled
-        :data:`~nbdocker.contract.LABEL_BUILDER` with this build's id (the build
-        argument :data:`~nbdocker.contract.BUILD_ID_ARG`), whatever the outcome."""
+        always removed, also when interrupted."""
 
     @abc.abstractmethod
     def find_image(self, label: str, value: str) -> Optional[str]:
@@ -107,12 +107,14 @@ class ContainerEngine(abc.ABC):
     def run(self, image: str, command: Sequence[str], *,
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
-            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
+            on_line: Optional[Callable[[str], None]] = None,
+            commit: Optional[Mapping[str, str]] = None) -> ContainerResult:
         """Create a container from ``image``, copy ``files_in`` (relative paths) into
         ``workdir`` through the archive API (no bind mounts), start ``command``, call
         ``on_line`` with each output line as it comes, wait (stopping it after
-        ``limits.timeout``), fetch ``files_out`` (relative to ``workdir``) and remove
-        the container, also on error and on KeyboardInterrupt."""
+        ``limits.timeout``), fetch ``files_out`` (relative to ``workdir``), commit it as
+        an untagged image with the labels ``commit`` when asked and it exited 0, and
+        remove the container, also on error and on KeyboardInterrupt."""
 
     @abc.abstractmethod
     def list_containers(self) -> List[str]:

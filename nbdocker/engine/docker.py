@@ -10,12 +10,12 @@ a remote ``DOCKER_HOST`` works. Every docker-py / requests error is translated i
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tarfile
 import threading
 import time
-import uuid
 from collections import deque
 from dataclasses import replace
 from pathlib import PurePosixPath
@@ -30,33 +30,17 @@ from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineError, EngineUnavailable, ImageNotFound, RegistryError
 from ..secrets import redact_text
+from .buildlog import GuessLog, failure_reason, parse_pip_error, short
 from .refs import split_reference
 from .base import BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult
 
-__all__ = ["DockerEngine", "parse_pip_error", "parse_apt_error", "guess_failure_reason"]
+__all__ = ["DockerEngine", "parse_pip_error"]
 
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _LOG_TAIL = 25
 # The classic builder wraps a RUN's stderr in red/reset escapes, even mid-line.
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# pip's two messages for an unknown requirement, and its generic error prefix.
-_PIP_NO_VERSION_RE = re.compile(
-    r"ERROR: Could not find a version that satisfies the requirement (\S+)(?: \((.*)\))?")
-_PIP_NO_MATCH_RE = re.compile(r"ERROR: No matching distribution found for (\S+)")
-_PIP_ERROR_RE = re.compile(r"^ERROR: (.+)$")
-# apt's messages for a package (or version) the base's package lists do not have.
-_APT_NO_PACKAGE_RE = re.compile(r"^E: Unable to locate package (\S+)")
-_APT_NO_VERSION_RE = re.compile(r"^E: Version '([^']+)' for '([^']+)' was not found")
-_APT_NO_CANDIDATE_RE = re.compile(r"^E: Package '([^']+)' has no installation candidate")
-# The classic builder's note when a Dockerfile does not declare nbdocker's build id.
-_UNUSED_BUILD_ID_RE = re.compile(
-    r"^\[Warning\] One or more build-args \[" + contract.BUILD_ID_ARG + r"\] were not consumed")
-# uv and pip, for a name the index does not have at all.
-_NOT_ON_INDEX = ("not found in the package registry", "No matching distribution found",
-                 "from versions: none")
-
-
 def _where() -> str:
     host = os.environ.get("DOCKER_HOST")
     return f"DOCKER_HOST={host}" if host else f"{_DEFAULT_SOCKET} (DOCKER_HOST unset)"
@@ -87,67 +71,7 @@ def _is_connection_error(exc: BaseException) -> bool:
         and "Connection" in str(exc))
 
 
-def parse_pip_error(lines: Sequence[str]) -> Optional[str]:
-    """pip's reason for a failed install, from its output, or None.
-
-    For an unknown pin: ``"pip could not install nonexistent-pkg==0.0.1: no matching
-    distribution found (from versions: none)"``; for other failures pip's last
-    ``ERROR:`` line, prefixed with ``"pip: "``.
-    """
-    requirement: Optional[str] = None
-    detail: Optional[str] = None
-    last_error: Optional[str] = None
-    for line in lines:
-        line = line.strip()
-        m = _PIP_NO_VERSION_RE.search(line)
-        if m:
-            requirement, detail = m.group(1), m.group(2)
-            continue
-        m = _PIP_NO_MATCH_RE.search(line)
-        if m:
-            requirement = requirement or m.group(1)
-            continue
-        m = _PIP_ERROR_RE.match(line)
-        if m:
-            last_error = m.group(1)
-    if requirement:
-        reason = f"pip could not install {requirement}: no matching distribution found"
-        return f"{reason} ({detail})" if detail else reason
-    return f"pip: {last_error}" if last_error else None
-
-
-def parse_apt_error(lines: Sequence[str]) -> Optional[str]:
-    """apt's reason for a failed install, from its output, or None: ``"apt could not
-    install graphviz-nope: unable to locate package"`` (also for an unknown version and
-    a package without an installation candidate)."""
-    for line in lines:
-        line = line.strip()
-        if m := _APT_NO_PACKAGE_RE.match(line):
-            return f"apt could not install {m.group(1)}: unable to locate package"
-        if m := _APT_NO_VERSION_RE.match(line):
-            return f"apt could not install {m.group(2)}={m.group(1)}: version {m.group(1)} not found"
-        if m := _APT_NO_CANDIDATE_RE.match(line):
-            return f"apt could not install {m.group(1)}: no installation candidate"
-    return None
-
-
-def guess_failure_reason(lines: Sequence[str]) -> str:
-    """Why an unresolved guess could not be installed, from uv's or pip's output (uv
-    wraps its messages, so lines are joined first)."""
-    text = " ".join(" ".join(lines).split())
-    if any(phrase in text for phrase in _NOT_ON_INDEX):
-        return "not on the index"
-    errors = [line.strip(" ×╰─▶") for line in lines
-              if line.strip().startswith(("ERROR:", "error:", "×", "╰─▶"))]
-    return f"could not be installed ({_short(errors[-1], 120)})" if errors else \
-        "could not be installed"
-
-
 _DAEMON_RUN_ERROR_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.S)
-
-
-def _short(instruction: str, limit: int = 100) -> str:
-    return instruction if len(instruction) <= limit else instruction[: limit - 3] + "..."
 
 
 class _BuildStream:
@@ -162,8 +86,7 @@ class _BuildStream:
         self.current: Optional[Tuple[int, int, str]] = None
         self.image_id: Optional[str] = None
         self.error: Optional[str] = None
-        self.warnings: List[str] = []
-        self._guess_log: List[str] = []       # output since the last guess marker
+        self.guesses = GuessLog()
         self._started: Dict[int, float] = {}  # step index -> when its "Step" line came
         self._partial = ""
 
@@ -194,10 +117,11 @@ class _BuildStream:
         self.steps = [replace(s, seconds=round(seconds.get(s.index, 0.0), 3)) for s in self.steps]
 
     def _line(self, line: str) -> None:
-        if _UNUSED_BUILD_ID_RE.match(line):
-            return  # nbdocker passes its build id to every build; not the user's concern
         self.log.append(line)
-        if self._guess(line):
+        warning = self.guesses.feed(line)
+        if warning is not None:
+            emit(self.on_event, warning)
+        if GuessLog.is_marker(line):
             return
         m = _STEP_RE.match(line)
         if m:
@@ -214,7 +138,7 @@ class _BuildStream:
             self.steps.append(BuildStep(index, total, instruction, cached))
             self.pending = None
             emit(self.on_event, Event(Phase.BUILD, "progress",
-                                      f"step {index}/{total}: {_short(instruction, 60)}",
+                                      f"step {index}/{total}: {short(instruction, 60)}",
                                       step=index, total=total,
                                       data={"instruction": instruction, "cached": cached}))
             return
@@ -223,33 +147,13 @@ class _BuildStream:
             self.step_log.append(line)
             emit(self.on_event, Event(Phase.BUILD, "log", line))
 
-    def _guess(self, line: str) -> bool:
-        """Follow the install step's guess markers; a failed guess becomes a warning."""
-        if line.startswith(contract.GUESS_BEGIN):
-            self._guess_log = []
-            return True
-        if not line.startswith(contract.GUESS_FAILED):
-            self._guess_log.append(line)
-            return False
-        name, _, why = line[len(contract.GUESS_FAILED):].partition("\t")
-        reason = guess_failure_reason(self._guess_log)
-        message = redact_text(f"guessed `{name}` for {why or '`import ' + name + '`'}: "
-                              f"{reason}; the cell will fail if it runs")
-        self.warnings.append(message)
-        emit(self.on_event, Event(Phase.BUILD, "warning", message,
-                                  data={"guess": name, "reason": reason}))
-        return True
-
     def build_error(self, tail: int = _LOG_TAIL) -> BuildError:
         step = self.current
-        where = f"step {step[0]}/{step[1]} ({_short(step[2], 60)})" if step else "the build"
-        reason = parse_pip_error(self.step_log) or parse_apt_error(self.step_log)
-        if reason is None:
-            # The daemon repeats the whole RUN line; say the exit code and the last output.
-            m = _DAEMON_RUN_ERROR_RE.match(self.error or "")
-            reason = f"exited with code {m.group(1)}" if m else (self.error or "unknown error")
-            if self.step_log:
-                reason += f"; last output: {self.step_log[-1].strip()}"
+        where = f"step {step[0]}/{step[1]} ({short(step[2], 60)})" if step else "the build"
+        # The daemon repeats the whole RUN line; say the exit code instead.
+        m = _DAEMON_RUN_ERROR_RE.match(self.error or "")
+        reason = failure_reason(self.step_log, f"exited with code {m.group(1)}" if m
+                                else (self.error or "unknown error"))
         return BuildError(redact_text(f"build failed at {where}: {reason}"),
                           step=redact_text(step[2]) if step else None, reason=redact_text(reason),
                           log_tail=[redact_text(x) for x in self.log[-tail:]])
@@ -297,14 +201,11 @@ class DockerEngine(ContainerEngine):
     def build(self, context_tar: bytes, tag: Optional[str], *,
               labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
               nocache: bool = False) -> BuildResult:
-        """Build with the classic builder; ``tag`` None leaves the image untagged (an
-        environment image, found again by label); ``nocache`` forces every step to run
-        (benchmarks). Intermediate containers are removed even when a step fails, and
-        so are the images of any stage labelled with this build's id
-        (:data:`~nbdocker.contract.LABEL_BUILDER`: builder stages holding a forwarded
-        CA or index password) - after success, failure and KeyboardInterrupt alike."""
+        """Build with the classic builder; ``tag`` None leaves the image untagged;
+        ``nocache`` forces every step to run (benchmarks). Intermediate containers are
+        removed even when a step fails; an interrupted build (KeyboardInterrupt) is
+        stopped on the daemon too."""
         parser = _BuildStream(on_event)
-        build_id = uuid.uuid4().hex
         finished = False
         # The build's HTTP response, to close it when interrupted: only a closed
         # connection makes the daemon stop (the classic builder has no cancel call).
@@ -318,7 +219,7 @@ class DockerEngine(ContainerEngine):
             stream = self.client.api.build(
                 fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag,
                 labels=dict(labels) or None, rm=True, forcerm=True, pull=False,
-                nocache=nocache, decode=True, buildargs={contract.BUILD_ID_ARG: build_id})
+                nocache=nocache, decode=True)
             for chunk in stream:
                 parser.feed(chunk)
                 if parser.error:
@@ -337,49 +238,19 @@ class DockerEngine(ContainerEngine):
             if not finished:
                 for response in responses:
                     response.close()
-            # An interrupted build may still commit a step while the daemon notices
-            # that the client went away: keep looking for a few seconds then.
-            self._remove_labelled(contract.LABEL_BUILDER, build_id,
-                                  settle=0.0 if finished else 5.0)
         if parser.error:
             raise parser.build_error()
         image_id = (self.image_id(tag) if tag else None) or parser.image_id
         if image_id is None:
             raise BuildError("build finished without an image", log_tail=parser.log[-_LOG_TAIL:])
         return BuildResult(image_id=image_id, tag=tag, steps=tuple(parser.steps),
-                           log=tuple(parser.log), warnings=tuple(parser.warnings))
-
-    def _labelled(self, label: str, value: str) -> List[Dict[str, Any]]:
-        """Every image (intermediate ones included) carrying ``label=value``."""
-        return list(self._call("list images", self.client.api.images, all=True,
-                               filters={"label": f"{label}={value}"}))
-
-    def _remove_labelled(self, label: str, value: str, settle: float) -> None:
-        """Remove every image labelled ``label=value``, children before parents (each
-        removal also prunes its untagged parents), for ``settle`` seconds more when the
-        build may still be winding down. Only images carrying this build's own label are
-        ever touched, so other builds on the same engine are safe."""
-        deadline = time.monotonic() + settle
-        while True:
-            try:
-                images = self._labelled(label, value)
-            except (EngineError, EngineUnavailable):
-                return  # the engine is gone; nothing can be removed now
-            for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
-                try:
-                    self.client.api.remove_image(image["Id"], force=True)
-                except (docker.errors.DockerException, requests.exceptions.RequestException):
-                    pass  # already pruned with a child, or still in use: retried below
-            if time.monotonic() >= deadline and not images:
-                return
-            if time.monotonic() >= deadline + 30:
-                return  # give up rather than hang an exit path
-            time.sleep(0.5)
+                           log=tuple(parser.log), warnings=tuple(parser.guesses.warnings))
 
     def find_image(self, label: str, value: str) -> Optional[str]:
         """The image the label ``label=value`` was set on (its children inherit the
         label; this is the one whose parent does not carry it), or None."""
-        images = self._labelled(label, value)
+        images = list(self._call("list images", self.client.api.images, all=True,
+                                 filters={"label": f"{label}={value}"}))
         ids = {i["Id"] for i in images}
         roots = sorted((i for i in images if i.get("ParentId") not in ids),
                        key=lambda i: i.get("Created", 0), reverse=True)
@@ -418,7 +289,8 @@ class DockerEngine(ContainerEngine):
     def run(self, image: str, command: Sequence[str], *,
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
-            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
+            on_line: Optional[Callable[[str], None]] = None,
+            commit: Optional[Mapping[str, str]] = None) -> ContainerResult:
         """See :meth:`ContainerEngine.run`. Files in ``files_in`` are owned by the
         container's user when it is numeric (nbdocker images use ``USER 1000:1000``)."""
         kwargs: Dict[str, Any] = {"working_dir": workdir, "detach": True}
@@ -457,10 +329,15 @@ class DockerEngine(ContainerEngine):
             state = container.attrs.get("State", {})
             files = {p: data for p in files_out
                      if (data := self._get_file(container, str(PurePosixPath(workdir) / p))) is not None}
-            return ContainerResult(exit_code=int(status.get("StatusCode", state.get("ExitCode", -1))),
-                                   files=files, logs=tuple(logs),
+            exit_code = int(status.get("StatusCode", state.get("ExitCode", -1)))
+            committed: Optional[str] = None
+            if commit is not None and exit_code == 0 and not timed_out.is_set():
+                changes = [f"LABEL {k}={json.dumps(v)}" for k, v in sorted(commit.items())]
+                committed = str(self._call(f"commit a container of {image}", container.commit,
+                                           changes=changes).id)
+            return ContainerResult(exit_code=exit_code, files=files, logs=tuple(logs),
                                    oom_killed=bool(state.get("OOMKilled")),
-                                   timed_out=timed_out.is_set())
+                                   timed_out=timed_out.is_set(), image_id=committed)
         finally:
             # Also on KeyboardInterrupt: stop quickly, then remove; the interrupt propagates.
             if timer is not None:

@@ -14,6 +14,8 @@
   ``limits.timeout`` enforced, the directory removed afterwards. ``command_map``
   rewrites in-image paths for the host (default: the runner path → ``nbdocker/stages/run/runner.py``
   and ``python`` → this interpreter). No isolation whatsoever: for host-side logic only.
+  A run to ``commit`` (an environment's install) answers ``commit_result`` (default: exit
+  0) and then makes an untagged image with the labels asked for.
 * **save/load/push** use a tiny tar format of the fake's own; ``push_error`` scripts a
   registry failure; ``available=False`` makes every call raise ``EngineUnavailable``.
 """
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -126,6 +128,7 @@ class FakeEngine(ContainerEngine):
                  execute_locally: bool = False,
                  command_map: Optional[Mapping[str, str]] = None,
                  push_error: Optional[RegistryError] = None,
+                 commit_result: ContainerResult = ContainerResult(exit_code=0),
                  available: bool = True) -> None:
         self.images: Dict[str, _Image] = {
             ref: _Image(self._new_id(ref), dict(labels)) for ref, labels in (images or {}).items()}
@@ -139,6 +142,7 @@ class FakeEngine(ContainerEngine):
             else {contract.RUNNER_PATH: str(runner), "python": sys.executable,
                   "python3": sys.executable})
         self.push_error = push_error
+        self.commit_result = commit_result
         self.available = available
         self.builds: List[FakeBuild] = []
         self.runs: List[FakeRun] = []
@@ -227,24 +231,35 @@ class FakeEngine(ContainerEngine):
     def run(self, image: str, command: Sequence[str], *,
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
-            on_line: Optional[Callable[[str], None]] = None) -> ContainerResult:
+            on_line: Optional[Callable[[str], None]] = None,
+            commit: Optional[Mapping[str, str]] = None) -> ContainerResult:
         """Record the run; answer from ``run_results``, ``run_handler`` or a local
-        subprocess (``execute_locally``); else exit 0 with no output."""
+        subprocess (``execute_locally``); else exit 0 with no output. A run to
+        ``commit`` answers ``commit_result`` instead (default: exit 0) and, when that
+        exited 0, makes a new untagged image with those labels."""
         self._check()
-        if image not in self.images:
+        if image not in self.images and not any(i.image_id == image for i in self.images.values()):
             raise ImageNotFound(f"image not found: {image}")
         self.runs.append(FakeRun(image, tuple(command), dict(files_in), limits, workdir))
-        if self.run_results:
+        if commit is not None:
+            # A run to commit installs an environment: not host-side logic to execute.
+            result = self.commit_result
+        elif self.run_results:
             result = self.run_results.pop(0)
         elif self.run_handler is not None:
             result = self.run_handler(image, command, files_in)
         elif self.execute_locally:
-            return self._run_locally(command, files_in, files_out, limits, on_line)
+            result = self._run_locally(command, files_in, files_out, limits, on_line)
+            on_line = None   # already called line by line
         else:
             result = ContainerResult(exit_code=0)
         if on_line is not None:
             for line in result.logs:
                 on_line(line)
+        if commit is not None and result.exit_code == 0:
+            committed = _Image(self._new_id(f"{image}\0{command}\0{len(self.runs)}"), dict(commit))
+            self.images[committed.image_id] = committed
+            result = replace(result, image_id=committed.image_id)
         return result
 
     def _run_locally(self, command: Sequence[str], files_in: Mapping[str, bytes],

@@ -7,7 +7,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --uid 1000 --user-group --create-home --home-dir /home/nbdocker --shell /bin/sh nbdocker \
  && mkdir -p /home/nbdocker/work && chown 1000:1000 /home/nbdocker/work
-COPY nbdocker-build/requirements.txt nbdocker-build/runner-requirements.txt nbdocker-build/overrides.txt nbdocker-build/guesses.txt nbdocker-build/warmup.txt /tmp/nbdocker-build/
+COPY nbdocker-build/requirements.txt nbdocker-build/runner-requirements.txt nbdocker-build/overrides.txt nbdocker-build/guesses.txt nbdocker-build/warmup.py nbdocker-build/warmup.txt /tmp/nbdocker-build/
 RUN set -e; \
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_NO_CACHE_DIR=1 PIP_PROGRESS_BAR=off UV_NO_CACHE=1; \
     python3 -m venv --without-pip /opt/venv; \
@@ -19,7 +19,7 @@ RUN set -e; \
     tab=$(printf '\t'); \
     while IFS="$tab" read -r name why; do echo "nbdocker-guess: $name"; \
       if if [ -x /tmp/nbdocker-uv/bin/uv ]; then /tmp/nbdocker-uv/bin/uv pip install --python /opt/venv/bin/python --overrides /tmp/nbdocker-build/overrides.txt -c /tmp/nbdocker-build/installed.txt "$name"; else /opt/venv/bin/python -m pip install --no-compile -c /tmp/nbdocker-build/installed.txt "$name"; fi; then :; else printf 'nbdocker-guess-failed: %s\t%s\n' "$name" "$why"; fi; done < /tmp/nbdocker-build/guesses.txt; \
-    (export HOME=/tmp/nbdocker-warmup; for m in $(cat /tmp/nbdocker-build/warmup.txt); do timeout 300 /opt/venv/bin/python -c 'import importlib, sys; importlib.import_module(sys.argv[1])' "$m" >/dev/null 2>&1 || true; done); \
+    (export HOME=/tmp/nbdocker-warmup; timeout 300 /opt/venv/bin/python /tmp/nbdocker-build/warmup.py nbclient ipykernel.kernelapp ipykernel.ipkernel ipykernel.zmqshell matplotlib_inline.backend_inline || true; timeout 300 /opt/venv/bin/python /tmp/nbdocker-build/warmup.py $(cat /tmp/nbdocker-build/warmup.txt) || true) >/dev/null 2>&1; \
     rm -rf /tmp/nbdocker-uv /tmp/nbdocker-uv-venv /tmp/nbdocker-warmup /tmp/nbdocker-build
 ENV PATH=/opt/venv/bin:$PATH \
     VIRTUAL_ENV=/opt/venv \

@@ -76,7 +76,8 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(nbdir: Path,
         "Dockerfile", "README.md", "binder/requirements.txt", "binder/runtime.txt",
         "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py",
         "nbdocker-build/overrides.txt", "nbdocker-build/requirements.txt",
-        "nbdocker-build/runner-requirements.txt", "nbdocker-build/warmup.txt",
+        "nbdocker-build/runner-requirements.txt", "nbdocker-build/warmup.py",
+        "nbdocker-build/warmup.txt",
         "nbdocker-spec.json",
         "notebook/analysis.ipynb", "notebook/data/values.csv", "notebook/helpers.py"]
     assert tree["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
@@ -300,10 +301,10 @@ def test_rebuild_from_bundle_uses_the_local_machines_ca(
     monkeypatch.setenv("PIP_CERT", str(ca))
     engine = _fake_engine(monkeypatch, tmp_path)
     pipeline.build(out, base_image="base:1", engine=engine)
-    # The CA goes to the environment build only (the builder stage), never to the app's.
-    env, app = engine.builds
-    assert env.files["nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
-    assert "nbdocker-build/ca-bundle.crt" not in app.files and " AS builder" not in app.dockerfile
+    # The CA goes to the install container only, never to a build.
+    (install,) = [r for r in engine.runs if "tmp/nbdocker-build/ca-bundle.crt" in r.files_in]
+    assert install.files_in["tmp/nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
+    assert not [b for b in engine.builds if "nbdocker-build/ca-bundle.crt" in b.files]
 
 
 # -- images: push, save, load ---------------------------------------------------------

@@ -14,8 +14,8 @@ import pytest
 
 from nbdocker.exceptions import InputError
 from nbdocker.stages.image import (BuildOptions, build_files, default_tag, image_labels, render,
-                                   render_app, render_env, requirements_txt,
-                                   runner_requirements_txt)
+                                   install_script, render_app, render_system,
+                                   requirements_txt, runner_requirements_txt)
 from nbdocker.stages.image.dockerfile import RUNNER_TRIM
 from nbdocker.engine.fake import dockerfile_instructions
 from nbdocker.spec import (EnvironmentSpec, FileEntry, PythonInfo, Requirement, SystemPackage,
@@ -126,18 +126,18 @@ def test_one_resolver_pass_for_the_notebook_and_the_runner() -> None:
         assert "--constraint" not in install
 
 
-def test_with_a_ca_or_index_the_install_runs_in_a_builder_stage() -> None:
+def test_with_a_ca_or_index_the_text_shows_the_builder_stage_shape() -> None:
     options = BuildOptions(ca_bundle="/etc/ssl/certs/ca-certificates.crt",
                            index_url="https://u:p@idx.example/simple", installer="uv")
     text = render(_spec(apt_packages=(SystemPackage("graphviz"),)), base_image=BASE,
                   options=options)
     system, builder, env, final = _stages(text)
     assert system[0] == f"FROM {BASE} AS system" and any("apt-get" in i for i in system)
-    assert builder[:3] == ["FROM system AS builder", "ARG NBDOCKER_BUILD_ID",
-                           "LABEL io.nbdocker.builder=${NBDOCKER_BUILD_ID}"]
+    assert builder[0] == "FROM system AS builder"
     assert any("ca-bundle.crt" in i and "pip.conf" in i for i in builder)
-    assert env[:2] == ["FROM system AS env", "COPY --from=builder /opt/venv /opt/venv"]
-    assert final[0] == "FROM env" and "notebook/" in final[-3]
+    assert env == ["FROM system AS env", "COPY --from=builder /opt/venv /opt/venv"]
+    assert final[0] == "FROM env" and final[1].startswith("ENV PATH=/opt/venv/bin")
+    assert "notebook/" in final[-3]
     for word in ("ca-bundle", "pip.conf", "uv.toml", "PIP_CERT", "SSL_CERT_FILE",
                  "nbdocker-uv", "ARG"):
         assert word not in "\n".join(env + final)
@@ -145,17 +145,18 @@ def test_with_a_ca_or_index_the_install_runs_in_a_builder_stage() -> None:
     assert "idx.example" not in text and "u:p@" not in text
 
 
-def test_env_and_app_parts_are_the_full_dockerfile_split_at_from_env() -> None:
+def test_system_install_and_app_parts_are_the_full_dockerfile() -> None:
     options = BuildOptions(ca_bundle="/x.pem")
-    full = dockerfile_instructions(render(_spec(), base_image=BASE, options=options))
-    env = dockerfile_instructions(render_env(_spec(), base_image=BASE, options=options))
+    system, builder, env, final = _stages(render(_spec(), base_image=BASE, options=options))
+    assert dockerfile_instructions(render_system(_spec(), base_image=BASE)) == \
+        [f"FROM {BASE}"] + system[1:]
+    assert builder[-1] == "RUN " + " ".join(install_script(_spec(), options).replace("\\\n", " ").split())
     app = dockerfile_instructions(render_app(_spec(), env_image="sha256:abc", base_image=BASE))
-    assert app[0] == "FROM sha256:abc"
-    assert full == env + ["FROM env"] + app[1:]
-    # A notebook edit changes the app part only.
+    assert app == ["FROM sha256:abc"] + final[1:]
+    # A notebook edit changes the app part only; the install script reads only files.
     edited = _spec(files=(FileEntry("analysis.ipynb", "notebook", 11, "d" * 64),))
-    assert render_env(edited, base_image=BASE, options=options) == \
-        render_env(_spec(), base_image=BASE, options=options)
+    assert render_system(edited, base_image=BASE) == render_system(_spec(), base_image=BASE)
+    assert install_script(edited, options) == install_script(_spec(), options)
 
 
 def test_secret_looking_env_vars_are_not_rendered() -> None:
@@ -222,8 +223,9 @@ def test_warmup_imports_the_kernel_stack_and_what_the_notebook_imports() -> None
         Requirement("pandas", "2.2.2", reasons=("from pandas.plotting import x (cell 2)",)),
         Requirement("six", "1.16.0", direct=False)))
     modules = build_files(spec)["warmup.txt"].decode().split()
-    assert modules[:2] == ["nbclient", "ipykernel.kernelapp"]
-    assert modules[-4:] == ["matplotlib.pyplot", "mystery", "pandas.plotting", "sklearn"]
+    assert modules == ["matplotlib.pyplot", "mystery", "pandas.plotting", "sklearn"]
+    script = install_script(spec, BuildOptions())
+    assert "warmup.py nbclient ipykernel.kernelapp ipykernel.ipkernel" in script
 
 
 def test_default_tag_is_sanitised_and_hash_based() -> None:

@@ -11,8 +11,9 @@ import pytest
 from nbdocker import contract
 from nbdocker.stages.image import (BuildOptions, build_context, build_image, context_files,
                                    default_tag)
-from nbdocker.engine.base import ContainerLimits
-from nbdocker.engine.docker import _BuildStream, parse_apt_error, parse_pip_error
+from nbdocker.engine.base import ContainerLimits, ContainerResult
+from nbdocker.engine.buildlog import parse_apt_error, parse_pip_error
+from nbdocker.engine.docker import _BuildStream
 from nbdocker.engine.fake import FakeEngine, dockerfile_instructions
 from nbdocker.events import Event
 from nbdocker.exceptions import BuildError, EngineUnavailable, RegistryError
@@ -177,7 +178,6 @@ def test_failed_guesses_become_warnings_with_the_index_reason() -> None:
     parser = _BuildStream(events.append)
     for chunk in [
         {"stream": "Step 7/9 : RUN set -e; ...\n"}, {"stream": " ---> Running in abc\n"},
-        {"stream": "[Warning] One or more build-args [NBDOCKER_BUILD_ID] were not consumed\n"},
         {"stream": f"{contract.GUESS_BEGIN}tabulate\n"},
         {"stream": "Installed 1 package in 3ms\n"},
         {"stream": f"{contract.GUESS_BEGIN}nope-zz\n"},
@@ -198,10 +198,10 @@ def test_failed_guesses_become_warnings_with_the_index_reason() -> None:
         "guessed `oldpkg` for `import oldpkg` in cell 5: could not be installed "
         "(ERROR: Failed building wheel for oldpkg); the cell will fail if it runs"]
     assert warnings[0].data == {"guess": "nope-zz", "reason": "not on the index"}
-    assert parser.warnings == [w.message for w in warnings]
+    assert parser.guesses.warnings == [w.message for w in warnings]
     logs = [e.message for e in events if e.kind == "log"]
     assert "Installed 1 package in 3ms" in logs
-    assert not any("build-args" in line or "nbdocker-guess" in line for line in logs)
+    assert not any("nbdocker-guess" in line for line in logs)
     assert [s.index for s in parser.steps] == [7] and parser.steps[0].seconds >= 0
 
 
@@ -214,31 +214,62 @@ def _builder_spec(tmp_path: Path, title: str) -> Tuple[EnvironmentSpec, Dict[str
     return spec, context_files(spec, tmp_path, base_image=BASE, options=options)
 
 
-def test_with_a_builder_the_environment_is_built_once_and_reused(tmp_path: Path) -> None:
+def test_with_a_ca_the_environment_is_installed_in_a_container_once_and_reused(
+        tmp_path: Path) -> None:
     engine = FakeEngine(images={BASE: {}})
     options = BuildOptions(ca_bundle=str(tmp_path / "ca.pem"))
     spec, files = _builder_spec(tmp_path, "v1")
     events: List[Event] = []
     first = build_image(engine, spec, files, base_image=BASE, options=options, tag="t:1",
                         labels={"x": "1"}, on_event=events.append)
-    env, app = engine.builds
-    assert env.tag is None and "nbdocker-build/ca-bundle.crt" in env.files
-    assert not any(n.startswith("notebook/") for n in env.files)
-    assert app.tag == "t:1" and "nbdocker-build/ca-bundle.crt" not in app.files
-    assert app.dockerfile.splitlines()[3] == f"FROM {env.result.image_id}"   # type: ignore
-    # One numbering over both builds, as `nbdocker dockerfile` shows them.
+    system, app = engine.builds
+    assert system.tag is None and set(system.files) == {"Dockerfile"}   # no secret, no input
+    (install,) = engine.runs
+    assert install.image == system.result.image_id and install.limits.user == "0"  # type: ignore
+    assert install.command[:2] == ("/bin/sh", "-c") and install.workdir == "/"
+    assert install.files_in["tmp/nbdocker-build/ca-bundle.crt"] == b"CA\n"
+    assert "tmp/nbdocker-build/requirements.txt" in install.files_in
+    assert not any(n.startswith("notebook/") for n in install.files_in)
+    env_id = engine.find_image(contract.LABEL_ENV, next(
+        i.labels[contract.LABEL_ENV] for i in engine.images.values() if contract.LABEL_ENV in i.labels))
+    assert app.tag == "t:1" and app.dockerfile.splitlines()[3] == f"FROM {env_id}"
+    assert "nbdocker-build/ca-bundle.crt" not in app.files and "notebook/nb.ipynb" in app.files
+    # One numbering over the parts, the install step included.
     progress = [e for e in events if e.kind == "progress"]
     assert [e.step for e in progress] == list(range(1, len(progress) + 1))
-    assert {e.total for e in progress} == {len(progress)} == {s.total for s in first.steps}
-    # A notebook-only edit: only the app is built, FROM the same environment.
+    assert {e.total for e in progress} == {len(progress)}
+    assert [s.index for s in first.steps] == [e.step for e in progress]
+    assert any(e.data["instruction"].startswith("RUN set -e;") for e in progress)
+    # A notebook-only edit: no install, only the app, FROM the same environment.
     spec2, files2 = _builder_spec(tmp_path, "v2")
     second = build_image(engine, spec2, files2, base_image=BASE, options=options, tag="t:2")
-    assert [b.tag for b in engine.builds] == [None, "t:1", "t:2"]
-    assert engine.builds[2].dockerfile.splitlines()[3] == app.dockerfile.splitlines()[3]
+    assert [b.tag for b in engine.builds] == [None, "t:1", "t:2"] and len(engine.runs) == 1
+    assert engine.builds[2].dockerfile.splitlines()[3] == f"FROM {env_id}"
     assert [s.index for s in second.steps] == list(range(1, len(second.steps) + 1))
-    # nocache rebuilds the environment too.
+    # nocache installs again.
     build_image(engine, spec2, files2, base_image=BASE, options=options, tag="t:3", nocache=True)
-    assert [b.tag for b in engine.builds[3:]] == [None, "t:3"]
+    assert [b.tag for b in engine.builds[3:]] == [None, "t:3"] and len(engine.runs) == 2
+
+
+def test_a_failed_install_is_a_build_error_numbered_in_the_whole(tmp_path: Path) -> None:
+    lines = ("Collecting nope==1", "ERROR: Could not find a version that satisfies the "
+             "requirement nope==1 (from versions: none)",
+             f"{contract.GUESS_BEGIN}x", f"{contract.GUESS_FAILED}x\t`import x` in cell 1")
+    engine = FakeEngine(images={BASE: {}}, commit_result=ContainerResult(1, logs=lines))
+    spec, files = _builder_spec(tmp_path, "v1")
+    events: List[Event] = []
+    with pytest.raises(BuildError) as caught:
+        build_image(engine, spec, files, base_image=BASE,
+                    options=BuildOptions(ca_bundle=str(tmp_path / "ca.pem")), tag="t:1",
+                    on_event=events.append)
+    step = next(e for e in events if e.kind == "progress" and "RUN set -e" in e.data["instruction"])
+    assert str(caught.value).startswith(f"build failed at step {step.step}/{step.total} (RUN set -e;")
+    assert str(caught.value).endswith("pip could not install nope==1: no matching distribution "
+                                      "found (from versions: none)")
+    assert [e.message for e in events if e.kind == "warning"] == [
+        "guessed `x` for `import x` in cell 1: could not be installed; the cell will fail if it runs"]
+    assert [b.tag for b in engine.builds] == [None]          # no app build after a failure
+    assert not [i for i in engine.images.values() if contract.LABEL_ENV in i.labels]
 
 
 def test_without_a_builder_one_build_of_the_whole_context(tmp_path: Path) -> None:

@@ -1,21 +1,23 @@
 """Spec → Dockerfile → build context.
 
 :func:`render` is pure (golden-file tested); :func:`build_context` adds the files;
-:func:`build_image` builds them (split in two when a builder stage is needed);
+:func:`build_image` builds them (the environment in a container when a CA or index
+must stay out of every image);
 :func:`discover_build_options` reads the host's CA bundle and http(s) index URLs, which
 go into the builder stage only. See :mod:`nbdocker.stages.image.dockerfile` for the layout.
 """
 from .context import build_context, context_files, runner_files, tar_bytes
 from .hostpip import BuildOptions, discover_build_options
 from .dockerfile import (RUNNER_REQUIREMENTS, UV_VERSION, build_files, default_tag, image_labels,
-                         needs_builder, render, render_app, render_env, requirements_txt,
-                         runner_requirements_txt)
+                         install_script, needs_builder, render, render_app, render_system,
+                         requirements_txt, runner_requirements_txt)
 from .build import build_image
 
 __all__ = [
     "render",
-    "render_env",
+    "render_system",
     "render_app",
+    "install_script",
     "needs_builder",
     "build_files",
     "build_image",

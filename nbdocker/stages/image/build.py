@@ -1,38 +1,45 @@
-"""Build the image for a spec: one build, or an environment build and an app build.
+"""Build the image for a spec: one classic build, or - when a CA bundle or index
+configuration must stay out of every image - the environment first, in a container.
 
-Without a builder stage (:func:`~nbdocker.stages.image.dockerfile.needs_builder`) the
-whole Dockerfile is built at once and the layer cache makes rebuilds cheap.
+Without a CA or index (:func:`~nbdocker.stages.image.dockerfile.needs_builder`) the
+whole one-stage Dockerfile is built at once; the layer cache makes rebuilds cheap.
 
-With one, the builder's images hold the forwarded CA / index password and are removed
-after every build (by the engine, through their build-id label), so they can never serve
-as cache. The build is therefore split in two, at the ``FROM env`` line of
-:func:`~nbdocker.stages.image.dockerfile.render`:
+With one, a builder stage would leave images holding the CA and the password (the
+classic builder keeps every stage's steps as images) and would cost a second copy of the
+venv. Instead:
 
-1. the environment stages (:func:`render_env`), labelled with a key of everything that
-   makes the environment (base image id, the stages' text, the install inputs; the index
-   configuration with its credentials redacted), and skipped when an image with that key
-   exists - so a notebook-only edit never re-runs the install;
-2. the app stage (:func:`render_app`) ``FROM`` that environment image.
+1. the environment's key: sha256 of the base image id, the system stage, the install
+   script and its inputs (the index configuration with credentials redacted, so the key,
+   which ends up in a label, says nothing about a password). An image with that key is
+   reused as it is: a notebook-only edit never re-runs the install;
+2. otherwise the ``system`` stage (base, OS packages, user; no secret, so the layer cache
+   applies) is built, and the install script runs in a throwaway container of it, as
+   root, with its inputs put in through the archive API; the script deletes them, so
+   when it succeeds the container is committed as the environment image (labelled with
+   the key) without them, and it is removed whatever happens (failure, Ctrl-C);
+3. the app stage (:func:`~.dockerfile.render_app`) is built ``FROM`` that image.
 
-Progress events and steps of both builds are numbered as one sequence.
+Progress events, steps and build errors of the parts are numbered as one sequence.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import replace
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ... import contract
-from ...engine.base import BuildResult, BuildStep, ContainerEngine
+from ...engine.base import BuildResult, BuildStep, ContainerEngine, ContainerLimits
+from ...engine.buildlog import GuessLog, failure_reason, short
 from ...engine.fake import dockerfile_instructions
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import BuildError
 from ...secrets import redact_text
 from ...spec import EnvironmentSpec
-from .dockerfile import (CONTEXT_BUILD_DIR, CONTRACT_FILE, RUNNER_FILE, needs_builder,
-                         render_app, render_env)
 from .context import tar_bytes
+from .dockerfile import (BUILD_TMP, CONTEXT_BUILD_DIR, CONTRACT_FILE, RUNNER_FILE,
+                         install_script, needs_builder, render_app, render_system)
 from .hostpip import BuildOptions
 
 __all__ = ["build_image", "environment_key"]
@@ -40,10 +47,11 @@ __all__ = ["build_image", "environment_key"]
 _APP_FILES = (f"{CONTEXT_BUILD_DIR}/{RUNNER_FILE}", f"{CONTEXT_BUILD_DIR}/{CONTRACT_FILE}")
 _REDACTED = (f"{CONTEXT_BUILD_DIR}/pip.conf", f"{CONTEXT_BUILD_DIR}/uv.toml")
 _FAILED_AT_RE = re.compile(r"^build failed at step (\d+)/(\d+) ")
+_LOG_TAIL = 25
 
 
 def _split(files: Mapping[str, bytes]) -> Tuple[Dict[str, bytes], Dict[str, bytes]]:
-    """(environment files, app files) of a full build context, Dockerfiles left out."""
+    """(install inputs, app files) of a full build context, the Dockerfile left out."""
     env: Dict[str, bytes] = {}
     app: Dict[str, bytes] = {}
     for name, data in files.items():
@@ -54,16 +62,14 @@ def _split(files: Mapping[str, bytes]) -> Tuple[Dict[str, bytes], Dict[str, byte
     return env, app
 
 
-def environment_key(env_dockerfile: str, env_files: Mapping[str, bytes],
+def environment_key(system_dockerfile: str, script: str, inputs: Mapping[str, bytes],
                     base_image_id: str) -> str:
-    """sha256 of what makes the environment: base image id, the environment stages'
-    text and the install inputs (index configuration with credentials redacted, so the
-    key, which ends up as a label, says nothing about a password)."""
+    """sha256 of what makes the environment (see the module docstring)."""
     digest = hashlib.sha256()
-    for part in (base_image_id.encode(), env_dockerfile.encode()):
-        digest.update(part + b"\0")
-    for name in sorted(env_files):
-        data = env_files[name]
+    for part in (base_image_id, system_dockerfile, script):
+        digest.update(part.encode() + b"\0")
+    for name in sorted(inputs):
+        data = inputs[name]
         if name in _REDACTED:
             data = redact_text(data.decode("utf-8")).encode("utf-8")
         digest.update(name.encode() + b"\0" + data + b"\0")
@@ -92,10 +98,10 @@ def _renumber(on_event: Optional[EventHandler], offset: int,
 def _build(engine: ContainerEngine, context: Dict[str, bytes], tag: Optional[str],
            labels: Mapping[str, str], on_event: Optional[EventHandler], nocache: bool,
            offset: int, total: int) -> BuildResult:
-    """One of the two builds, its steps and errors numbered within the whole."""
+    """One classic build of the parts, its steps and errors numbered within the whole."""
     try:
-        return engine.build(tar_bytes(context), tag, labels=labels, nocache=nocache,
-                            on_event=_renumber(on_event, offset, total))
+        result = engine.build(tar_bytes(context), tag, labels=labels, nocache=nocache,
+                              on_event=_renumber(on_event, offset, total))
     except BuildError as exc:
         m = _FAILED_AT_RE.match(str(exc))
         if m is None:
@@ -104,6 +110,46 @@ def _build(engine: ContainerEngine, context: Dict[str, bytes], tag: Optional[str
         exc.args = (f"build failed at step {int(m.group(1)) + offset}/{total} "
                     f"{str(exc)[m.end():]}",) + exc.args[1:]
         raise
+    return replace(result, steps=tuple(replace(s, index=s.index + offset, total=total)
+                                       for s in result.steps))
+
+
+def _install(engine: ContainerEngine, system_id: str, script: str,
+             inputs: Mapping[str, bytes], key: str, step: int, total: int,
+             on_event: Optional[EventHandler]) -> Tuple[str, BuildStep, Tuple[str, ...]]:
+    """Run the install script in a container of the system image and commit it: the
+    environment image's id, the step as a BuildStep, and the guess warnings."""
+    instruction = "RUN " + " ".join(script.replace("\\\n", " ").split())
+    emit(on_event, Event(Phase.BUILD, "progress", f"step {step}/{total}: {short(instruction, 60)}",
+                         step=step, total=total, data={"instruction": instruction,
+                                                       "cached": False}))
+    guesses = GuessLog()
+    lines: List[str] = []
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        warning = guesses.feed(line)
+        if warning is not None:
+            emit(on_event, warning)
+        elif not GuessLog.is_marker(line) and line.strip():
+            emit(on_event, Event(Phase.BUILD, "log", line))
+
+    # From "/": a working directory of the container would outlive the script's cleanup.
+    where = BUILD_TMP.lstrip("/") + "/"
+    start = time.monotonic()
+    result = engine.run(system_id, ["/bin/sh", "-c", script], workdir="/",
+                        files_in={where + n[len(CONTEXT_BUILD_DIR) + 1:]: d
+                                  for n, d in inputs.items()},
+                        limits=ContainerLimits(user="0"), on_line=on_line,
+                        commit={contract.LABEL_ENV: key})
+    if result.exit_code != 0 or result.image_id is None:
+        reason = redact_text(failure_reason(lines, f"exited with code {result.exit_code}"))
+        raise BuildError(f"build failed at step {step}/{total} ({short(instruction, 60)}): "
+                         f"{reason}", step=instruction, reason=reason,
+                         log_tail=[redact_text(x) for x in lines[-_LOG_TAIL:]])
+    return (result.image_id, BuildStep(step, total, instruction, False,
+                                       round(time.monotonic() - start, 3)),
+            tuple(guesses.warnings))
 
 
 def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[str, bytes],
@@ -111,34 +157,37 @@ def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[s
                 labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
                 nocache: bool = False) -> BuildResult:
     """Build ``files`` (the full context of :func:`~.context.context_files` for
-    ``spec``, ``base_image`` and ``options``) as ``tag``; see the module docstring."""
+    ``spec``, ``base_image`` and ``options``) as ``tag``; see the module docstring.
+    ``nocache``: no layer cache and no reused environment (benchmarks)."""
     if not needs_builder(options):
         return engine.build(tar_bytes(dict(files)), tag, labels=labels, on_event=on_event,
                             nocache=nocache)
-    env_files, app_files = _split(files)
-    env_text = render_env(spec, base_image=base_image, options=options)
-    key = environment_key(env_text, env_files, engine.image_id(base_image) or base_image)
-    env_labels = {contract.LABEL_ENV: key}
-    # The app's text does not depend on the environment image's id except for FROM.
+    inputs, app_files = _split(files)
+    system_text = render_system(spec, base_image=base_image)
+    script = install_script(spec, options)
+    key = environment_key(system_text, script, inputs,
+                          engine.image_id(base_image) or base_image)
+    # The app's step count does not depend on the environment image's id.
     app_steps = _steps(render_app(spec, env_image="env", base_image=base_image), labels)
     env_id = None if nocache else engine.find_image(contract.LABEL_ENV, key)
-    env_result: Optional[BuildResult] = None
+    steps: List[BuildStep] = []
+    log: Tuple[str, ...] = ()
+    warnings: Tuple[str, ...] = ()
     offset = 0
     if env_id is None:
-        offset = _steps(env_text, env_labels)
-        env_result = _build(engine, {"Dockerfile": env_text.encode(), **env_files}, None,
-                            env_labels, on_event, nocache, 0, offset + app_steps)
-        env_id = env_result.image_id
+        offset = _steps(system_text, {}) + 1
+        total = offset + app_steps
+        system = _build(engine, {"Dockerfile": system_text.encode()}, None, {}, on_event,
+                        nocache, 0, total)
+        env_id, install, warnings = _install(engine, system.image_id, script, inputs, key,
+                                             offset, total, on_event)
+        steps, log = list(system.steps) + [install], system.log
     else:
         emit(on_event, Event(Phase.BUILD, "log",
-                             f"environment {key[:12]} already built: {env_id[:19]}"))
-    app_text = render_app(spec, env_image=env_id, base_image=base_image)
+                             f"environment {key[:12]} already installed: {env_id[:19]}"))
     total = offset + app_steps
+    app_text = render_app(spec, env_image=env_id, base_image=base_image)
     app = _build(engine, {"Dockerfile": app_text.encode(), **app_files}, tag, labels,
                  on_event, nocache, offset, total)
-    steps: List[BuildStep] = [replace(s, total=total)
-                              for s in (env_result.steps if env_result else ())]
-    steps += [replace(s, index=s.index + offset, total=total) for s in app.steps]
-    return BuildResult(image_id=app.image_id, tag=app.tag, steps=tuple(steps),
-                       log=(env_result.log if env_result else ()) + app.log,
-                       warnings=(env_result.warnings if env_result else ()) + app.warnings)
+    return BuildResult(image_id=app.image_id, tag=app.tag, steps=tuple(steps) + app.steps,
+                       log=log + app.log, warnings=warnings + app.warnings)

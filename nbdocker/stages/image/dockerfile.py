@@ -14,20 +14,28 @@ that must stay out of the image, one stage::
       COPY --chown=1000:1000 notebook/ ./              # the only layer a notebook edit rebuilds
       CMD ...;  LABEL ...
 
-With a forwarded CA bundle or index configuration (which may hold a password), the
-install runs in a builder stage that is labelled with the build's id and removed after
-every build (:mod:`nbdocker.stages.image.build`), and only the venv reaches the image::
+With a forwarded CA bundle or index configuration (which may hold a password), these
+must never reach an image - not even an intermediate one. :func:`render` then shows the
+equivalent multi-stage Dockerfile::
 
     FROM <base> AS system       [apt], useradd                      (shared by both)
-    FROM system AS builder      ARG/LABEL build id; COPY CA, pip.conf, ...; RUN <install>
-    FROM system AS env          COPY --from=builder /opt/venv;  ENV ...
-    FROM env                    runner, USER, WORKDIR, notebook, CMD, LABEL   (the app)
+    FROM system AS builder      COPY CA, pip.conf, inputs;  RUN <install>
+    FROM system AS env          COPY --from=builder /opt/venv /opt/venv
+    FROM env                    ENV, runner, USER, WORKDIR, notebook, CMD, LABEL
+
+but nbdocker builds it without the builder stage (:mod:`nbdocker.stages.image.build`):
+the ``system`` stage (:func:`render_system`), then ``<install>`` (:func:`install_script`)
+in a throwaway container of it, with the inputs put in and removed by the script before
+the container is committed, then the last stage on that image (:func:`render_app`).
+So no image ever holds the CA or the password, and the venv is written once instead of
+being committed in a builder, copied and committed again.
 
 ``<install>`` is one shell script in one layer: uv (from the base's pip, never kept) →
 ``python3 -m venv --without-pip`` → ONE resolver pass over the notebook's pins and the
 runner's (plus the base's own pip version, so ``%pip`` works in the image), with the
 runner-only debugger/completion packages excluded → each unresolved guess on its own,
-best effort → bytecode for what a run imports → uv and the build files removed. pip
+best effort → bytecode for what a run imports (the kernel stack, then the notebook's
+imports) → uv and the build files removed. pip
 is the fallback whenever uv is missing or fails (``NBDOCKER_INSTALLER=pip``: pip only).
 
 The same inputs always give byte-identical text: everything is sorted and pinned, and
@@ -47,10 +55,11 @@ from ...secrets import is_secret_env_name
 from ...spec import EnvironmentSpec, Requirement
 from .hostpip import BuildOptions
 
-__all__ = ["render", "render_env", "render_app", "needs_builder", "image_labels",
+__all__ = ["render", "render_system", "render_app", "install_script", "needs_builder",
+           "image_labels",
            "default_tag", "requirements_txt", "runner_requirements_txt", "build_files",
-           "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION", "WARMUP_KERNEL",
-           "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR", "ENV_STAGE"]
+           "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION", "WARMUP_KERNEL", "WARMUP_COMMAND",
+           "CONTEXT_NOTEBOOK_DIR", "CONTEXT_BUILD_DIR", "BUILD_TMP"]
 
 # The runner's own needs, pinned so two builds of one spec get the same runner. They
 # fill only what the spec lacks (a spec that pins ipykernel wins) and are resolved in
@@ -64,14 +73,14 @@ RUNNER_REQUIREMENTS: Tuple[Tuple[str, str], ...] = (("ipykernel", "6.29.5"),
 RUNNER_TRIM: Tuple[str, ...] = ("debugpy", "jedi", "parso")
 UV_VERSION = "0.9.5"
 # Imported once at build time so their bytecode is in the image (the venv is read-only
-# for the runtime user: without .pyc files every run recompiles them, measured 2-3x
-# slower kernel starts); compiling everything instead cost more than the whole install.
+# for the runtime user: without .pyc files every run recompiles them: a numpy + pandas +
+# matplotlib notebook ran in 12 s instead of 4 s); compiling everything instead cost
+# three times as long as these imports (benchmarks/build.py).
 WARMUP_KERNEL: Tuple[str, ...] = ("nbclient", "ipykernel.kernelapp", "ipykernel.ipkernel",
                                   "ipykernel.zmqshell", "matplotlib_inline.backend_inline")
 UID, HOME, WORKDIR, VENV = contract.UID, contract.HOME, contract.WORKDIR, contract.VENV
 UV_DIR = "/tmp/nbdocker-uv"             # uv's own files: removed in the layer that used them
 BUILD_TMP = "/tmp/nbdocker-build"       # build-only inputs (CA, pip.conf, requirements)
-ENV_STAGE = "env"                       # the stage holding the installed environment
 # Names inside the build context.
 CONTEXT_NOTEBOOK_DIR = "notebook"
 CONTEXT_BUILD_DIR = "nbdocker-build"
@@ -181,15 +190,25 @@ def _guesses(spec: EnvironmentSpec) -> List[Tuple[str, str]]:
 
 
 def _warmup_modules(spec: EnvironmentSpec) -> List[str]:
-    """What a run imports: the kernel stack, then the modules the notebook's own import
-    statements name (best effort: an import that fails at build time is skipped)."""
+    """The modules the notebook's own import statements name (the kernel stack's are
+    :data:`WARMUP_KERNEL`); sorted, valid module names only."""
     named = [m.group(1) for req in spec.direct_requirements for reason in req.reasons
              if (m := _REASON_MODULE_RE.match(reason))]
     named += [u.module for u in spec.unresolved]
-    modules = dict.fromkeys(WARMUP_KERNEL)
-    modules.update(dict.fromkeys(sorted(m.rstrip(".") for m in named
-                                        if _MODULE_RE.match(m.rstrip(".")))))
-    return list(modules)
+    return sorted({m.rstrip(".") for m in named if _MODULE_RE.match(m.rstrip("."))})
+
+
+# Imports each module named on its command line, ignoring failures (any exception: a
+# module may do anything at import time), so that its bytecode is written.
+WARMUP_SCRIPT = """\
+import importlib, sys
+
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        pass
+"""
 
 
 def build_files(spec: EnvironmentSpec) -> Dict[str, bytes]:
@@ -202,6 +221,7 @@ def build_files(spec: EnvironmentSpec) -> Dict[str, bytes]:
         "overrides.txt": "".join(f'{name} ; sys_platform == "never"\n'
                                  for name in _trimmed(spec)),
         "guesses.txt": "".join(f"{name}\t{why}\n" for name, why in _guesses(spec)),
+        "warmup.py": WARMUP_SCRIPT,
         "warmup.txt": "".join(f"{m}\n" for m in _warmup_modules(spec)),
     }
     return {name: text.encode("utf-8") for name, text in texts.items()
@@ -235,8 +255,10 @@ def _useradd() -> str:
             f" --shell /bin/sh nbdocker \\\n && mkdir -p {WORKDIR} && chown {UID}:{UID} {WORKDIR}")
 
 
-def _install(spec: EnvironmentSpec, options: BuildOptions) -> str:
-    """The one RUN that installs the environment (see the module docstring)."""
+def install_script(spec: EnvironmentSpec, options: BuildOptions) -> str:
+    """The shell script that installs the environment (see the module docstring): the
+    body of the install ``RUN``, and what the throwaway install container runs. It
+    expects the inputs in ``/tmp/nbdocker-build`` and leaves nothing but ``/opt/venv``."""
     b, py, uv = BUILD_TMP, f"{VENV}/bin/python", f"{UV_DIR}/bin/uv"
     exports = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_NO_CACHE_DIR=1",
                "PIP_PROGRESS_BAR=off", "UV_NO_CACHE=1"]
@@ -293,14 +315,18 @@ def _install(spec: EnvironmentSpec, options: BuildOptions) -> str:
             f"  if {install_one}; then :; else printf '{contract.GUESS_FAILED}%s\\t%s\\n'"
             f" \"$name\" \"$why\"; fi; done < {b}/guesses.txt",
         ]
-    lines += [
-        # HOME elsewhere: caches that imports write (matplotlib's fonts) stay out.
-        f"(export HOME=/tmp/nbdocker-warmup; for m in $(cat {b}/warmup.txt); do"
-        f" timeout 300 {py} -c 'import importlib, sys; importlib.import_module(sys.argv[1])'"
-        " \"$m\" >/dev/null 2>&1 || true; done)",
-        f"rm -rf {UV_DIR} {UV_DIR}-venv /tmp/nbdocker-warmup {b}",
-    ]
-    return "RUN " + "; \\\n    ".join(lines)
+    lines += [WARMUP_COMMAND, f"rm -rf {UV_DIR} {UV_DIR}-venv /tmp/nbdocker-warmup {b}"]
+    # Backslash-newline continues a line for the Dockerfile and for sh -c alike.
+    return "; \\\n    ".join(lines)
+
+
+# The kernel stack in one process, then the notebook's imports in another (one that
+# crashes or hangs, bounded by `timeout`, costs only the rest of its group), with HOME
+# elsewhere so that caches imports write (matplotlib's font list) stay out of the image.
+WARMUP_COMMAND = (f"(export HOME=/tmp/nbdocker-warmup; timeout 300 {VENV}/bin/python"
+                  f" {BUILD_TMP}/warmup.py {' '.join(WARMUP_KERNEL)} || true; timeout 300"
+                  f" {VENV}/bin/python {BUILD_TMP}/warmup.py $(cat {BUILD_TMP}/warmup.txt)"
+                  " || true) >/dev/null 2>&1")
 
 
 def _env_lines(spec: EnvironmentSpec) -> List[str]:
@@ -325,35 +351,16 @@ def _header(spec: EnvironmentSpec) -> List[str]:
             ""]
 
 
-def _env_stages(spec: EnvironmentSpec, base_image: str, options: BuildOptions) -> List[str]:
-    """Everything up to the installed environment (the ``env`` stage with a builder)."""
-    if not needs_builder(options):
-        return [f"FROM {base_image}", *_apt(spec), _useradd(), _copy_install_files(spec, options),
-                _install(spec, options), *_env_lines(spec)]
-    return [
-        "# ---- system: the base and its OS packages, shared by both stages below ----",
-        f"FROM {base_image} AS system", *_apt(spec), _useradd(),
-        "",
-        "# ---- builder: holds the forwarded CA / index configuration; removed after "
-        "every build ----",
-        "FROM system AS builder",
-        f"ARG {contract.BUILD_ID_ARG}",
-        f"LABEL {contract.LABEL_BUILDER}=${{{contract.BUILD_ID_ARG}}}",
-        _copy_install_files(spec, options),
-        _install(spec, options),
-        "",
-        "# ---- env: the installed venv only (no build-time file) ----",
-        f"FROM system AS {ENV_STAGE}",
-        f"COPY --from=builder {VENV} {VENV}",
-        *_env_lines(spec),
-    ]
+def _system(spec: EnvironmentSpec, base_image: str, stage: str = "") -> List[str]:
+    return [f"FROM {base_image}{stage}", *_apt(spec), _useradd()]
 
 
 def _app_lines(spec: EnvironmentSpec, base_image: str) -> List[str]:
-    """The runner and the notebook, on top of the environment (the same in both shapes)."""
+    """The environment's variables, the runner and the notebook (the same in both shapes)."""
     notebook_name = next((f.path for f in spec.files if f.kind == "notebook"),
                          spec.notebook.rsplit("/", 1)[-1])
     return [
+        *_env_lines(spec),
         f"COPY {CONTEXT_BUILD_DIR}/{RUNNER_FILE} {CONTEXT_BUILD_DIR}/{CONTRACT_FILE}"
         f" {contract.RUNNER_DIR}/",
         f"USER {UID}:{UID}",
@@ -377,27 +384,43 @@ def render(spec: EnvironmentSpec, *, base_image: str,
     """The Dockerfile for ``spec`` on ``base_image`` (pure and deterministic).
 
     ``options`` (from :func:`~nbdocker.stages.image.hostpip.discover_build_options`)
-    only decide *whether* a CA bundle / index configuration is copied into a builder
-    stage and which installer runs; their contents live in the build context, not here.
+    only decide *whether* a CA bundle / index configuration is used (then the text is
+    the equivalent multi-stage form; see the module docstring) and which installer
+    runs; their contents live in the build context, not here.
     """
     options = _options(options)
-    stages = _env_stages(spec, base_image, options)
-    if needs_builder(options):
-        stages += ["", "# ---- the image: the environment, the runner and the notebook ----",
-                   f"FROM {ENV_STAGE}"]
-    return "\n".join(_header(spec) + stages + _app_lines(spec, base_image)) + "\n"
+    install = ["RUN " + install_script(spec, options)]
+    if not needs_builder(options):
+        body = [*_system(spec, base_image), _copy_install_files(spec, options), *install]
+    else:
+        body = [
+            "# ---- system: the base and its OS packages, shared by both stages below ----",
+            *_system(spec, base_image, " AS system"),
+            "",
+            "# ---- builder: the only place the forwarded CA / index configuration exist. "
+            "nbdocker",
+            "# runs its RUN in a throwaway container and commits the result instead: no image",
+            "# of this stage is ever made. ----",
+            "FROM system AS builder", _copy_install_files(spec, options), *install,
+            "",
+            "# ---- env: the installed venv only ----",
+            "FROM system AS env", f"COPY --from=builder {VENV} {VENV}",
+            "",
+            "# ---- the image: the environment, the runner and the notebook ----",
+            "FROM env",
+        ]
+    return "\n".join(_header(spec) + body + _app_lines(spec, base_image)) + "\n"
 
 
-def render_env(spec: EnvironmentSpec, *, base_image: str,
-               options: Optional[BuildOptions] = None) -> str:
-    """The stages of :func:`render` up to the installed environment, alone: what the
-    environment build runs (its result is reused while these inputs stay the same)."""
+def render_system(spec: EnvironmentSpec, *, base_image: str) -> str:
+    """The ``system`` stage alone (base, OS packages, the user): what the install
+    container starts from when a CA or index must stay out of every image."""
     # No spec hash in the header: a notebook edit must not change the environment.
-    header = [f"# nbdocker {_nbdocker_version()}: the environment stages. Classic builder.", ""]
-    return "\n".join(header + _env_stages(spec, base_image, _options(options))) + "\n"
+    header = [f"# nbdocker {_nbdocker_version()}: the system stage. Classic builder.", ""]
+    return "\n".join(header + _system(spec, base_image)) + "\n"
 
 
 def render_app(spec: EnvironmentSpec, *, env_image: str, base_image: str) -> str:
-    """The last stage of :func:`render` on top of an already built environment image
-    (``env_image``: its id): what a build runs when only the notebook or runner changed."""
+    """The last stage of :func:`render` on an already installed environment image
+    (``env_image``: its id)."""
     return "\n".join(_header(spec) + [f"FROM {env_image}"] + _app_lines(spec, base_image)) + "\n"

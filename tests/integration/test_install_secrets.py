@@ -1,5 +1,6 @@
-"""Builder stages (they hold the forwarded CA and index password) leave no image behind:
-after a successful build, a failed one and a Ctrl-C; and the final image holds neither.
+"""The forwarded CA and index password never reach an image, not even an intermediate
+one, and nothing is left behind: after a successful build, a failed one and a Ctrl-C
+(the install runs in a throwaway container that is committed only without them).
 
 The CA bundle is this machine's own (PyPI is reachable only through it) with a canary
 line appended; the index is PyPI itself with a canary password (it ignores basic auth).
@@ -16,7 +17,7 @@ import tarfile
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, Iterator, Set, Tuple
 
 import pytest
 
@@ -59,17 +60,17 @@ def _images(engine: DockerEngine) -> Dict[str, dict]:
     return {i["Id"]: i for i in engine.client.api.images(all=True)}
 
 
-def _builder_images(engine: DockerEngine) -> List[str]:
-    return [i["Id"] for i in engine.client.api.images(
-        all=True, filters={"label": contract.LABEL_BUILDER})]
+def _env_images(engine: DockerEngine) -> Set[str]:
+    return {i["Id"] for i in engine.client.api.images(all=True,
+                                                      filters={"label": contract.LABEL_ENV})}
 
 
 def _ancestry(engine: DockerEngine, image_id: str) -> Set[str]:
     return {h["Id"] for h in engine.client.api.history(image_id) if h["Id"] != "<missing>"}
 
 
-def _holds_build_files(engine: DockerEngine, image_id: str) -> bool:
-    """Whether an image's history shows the builder's COPY of CA / pip.conf."""
+def _copies_build_files(engine: DockerEngine, image_id: str) -> bool:
+    """Whether an image's history shows a COPY of the install inputs (CA, pip.conf)."""
     return any("/tmp/nbdocker-build" in (h.get("CreatedBy") or "")
                and "COPY" in (h.get("CreatedBy") or "")
                for h in engine.client.api.history(image_id))
@@ -104,14 +105,15 @@ def test_a_successful_build_leaves_only_the_final_image_and_no_secret(
     assert CA_CANARY.encode() in files["nbdocker-build/ca-bundle.crt"]
     assert INDEX_CANARY.encode() in files["nbdocker-build/pip.conf"]
     before = set(_images(engine))
+    containers = set(engine.list_containers())
     tag = f"nbdocker-itest/cleanup:{RUN_ID}"
     try:
         result = build(engine, spec, tmp_path, base_image, tag, options=secret_options)
         new = set(_images(engine)) - before
-        assert not _builder_images(engine)
         # Every image the build left is the final image or one of its parents.
         assert new and new <= _ancestry(engine, result.image_id)
-        assert not [i for i in new if _holds_build_files(engine, i)]
+        assert not [i for i in new if _copies_build_files(engine, i)]
+        assert set(engine.list_containers()) == containers
         archive = tmp_path / "image.tar"
         engine.save_image(tag, str(archive))
         names = []
@@ -125,22 +127,24 @@ def test_a_successful_build_leaves_only_the_final_image_and_no_secret(
         engine.remove_image(tag)
 
 
-def test_a_failed_build_leaves_no_builder_image(engine: DockerEngine, base_image: str,
+def test_a_failed_install_leaves_no_image_of_it(engine: DockerEngine, base_image: str,
                                                 tmp_path: Path,
                                                 secret_options: BuildOptions) -> None:
     notebook = write_notebook(tmp_path, "# broken", code="import six")
     spec = make_spec(notebook, pins=[("six", "1.16.0"), ("nonexistent-pkg", "0.0.1")])
     before = set(_images(engine))
+    containers = set(engine.list_containers())
     with pytest.raises(BuildError, match="nonexistent-pkg==0.0.1"):
         build(engine, spec, tmp_path, base_image, f"nbdocker-itest/broken:{RUN_ID}",
               options=secret_options)
-    assert not _builder_images(engine)
     new = set(_images(engine)) - before
-    # What stays is cache of the shared system stage (useradd), never a builder step.
-    assert not [i for i in new if _holds_build_files(engine, i)]
+    # What stays is cache of the system stage (base + useradd): no install, no input.
+    assert not new & _env_images(engine)
+    assert not [i for i in new if _copies_build_files(engine, i)]
     for image in new:
-        labels = engine.client.api.inspect_image(image)["Config"].get("Labels") or {}
-        assert contract.LABEL_BUILDER not in labels
+        assert not any("/tmp/nbdocker-build" in (h.get("CreatedBy") or "")
+                       for h in engine.client.api.history(image))
+    assert set(engine.list_containers()) == containers       # the install container went
 
 
 _CHILD = """
@@ -161,10 +165,11 @@ build(DockerEngine.from_env(), spec, directory, {base!r}, "nbdocker-itest/interr
 """
 
 
-def test_ctrl_c_during_the_install_leaves_no_builder_image(
+def test_ctrl_c_during_the_install_leaves_no_container_and_no_image_of_it(
         engine: DockerEngine, base_image: str, tmp_path: Path,
         secret_env: Dict[str, str]) -> None:
     containers = set(engine.list_containers())
+    envs = _env_images(engine)
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD.format(here=str(HERE), directory=str(tmp_path),
                                              base=base_image)],
@@ -177,16 +182,15 @@ def test_ctrl_c_during_the_install_leaves_no_builder_image(
                 break
         else:
             pytest.fail(f"the build never reached the install: {child.stderr.read()}")  # type: ignore[union-attr]
-        time.sleep(2)  # the builder's COPY of CA and pip.conf is committed by now
-        assert _builder_images(engine)        # guard: there was something to remove
+        time.sleep(2)
+        assert set(engine.list_containers()) - containers   # guard: the install is running
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode != 0 and "KeyboardInterrupt" in err
-    assert not _builder_images(engine)
+    assert set(engine.list_containers()) == containers   # the install container went
     time.sleep(3)                             # nothing is committed after the fact either
-    assert not _builder_images(engine)
+    assert _env_images(engine) == envs
     assert engine.image_id("nbdocker-itest/interrupted:1") is None
-    assert set(engine.list_containers()) == containers   # the build container went too
