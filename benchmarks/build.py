@@ -8,8 +8,8 @@ interleaved (so the machine's drift hits every contender alike):
 * **pip peer**: ``FROM <base>``, ``COPY`` the CA, ``RUN python3 -m venv /opt/venv &&
   /opt/venv/bin/pip install --no-cache-dir -r requirements.txt``;
 * **uv peer**: the same with ``pip install uv`` into that venv and ``uv pip install``;
-* **nbdocker as on this machine**: the forwarded CA bundle stays out of the image, so a
-  builder stage (removed after the build) and the venv copy;
+* **nbdocker as on this machine**: the forwarded CA bundle stays out of every image, so
+  the install runs in a throwaway container of the system stage, committed without it;
 * **nbdocker, one stage**: what a machine without a private CA gets. PyPI is reachable
   here only through the proxy's CA, so this one builds on the base plus that CA in its
   trust store (``nbdocker-bench/base-ca``, one extra 0.2 MB layer) with nothing forwarded.
@@ -21,6 +21,7 @@ target <= 0.10), image sizes and the runner's overhead over the notebook's own p
 the bytecode choice: the build with and without it and the first run in the container.
 
 Usage: python benchmarks/build.py [--base-image IMG] [--rounds N] [--skip-extras] [--keep]
+                                  [--notebook NB.ipynb --python PY]
 Downloads ~80 MB from PyPI per cold build; about 30 minutes with 3 rounds here.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import nbformat
 
@@ -176,8 +177,7 @@ def _steps(result: BuildResult, total: float) -> None:
             print(f"      {step.seconds:6.1f} s  step {step.index:2}/{step.total}  "
                   f"{' '.join(step.instruction.split())[:70]}")
     other = total - sum(s.seconds for s in result.steps)
-    print(f"      {other:6.1f} s  outside the steps (context upload; with a builder: its "
-          "removal and the second build's start)")
+    print(f"      {other:6.1f} s  outside the steps (context uploads, starting the builds)")
 
 
 def _uv_fetch(bench: Bench, rounds: int) -> None:
@@ -211,6 +211,9 @@ def main() -> int:
     parser.add_argument("--skip-extras", action="store_true",
                         help="only the cold builds, rebuilds and sizes")
     parser.add_argument("--keep", action="store_true", help="keep the built images")
+    parser.add_argument("--notebook", type=Path, help="a real notebook instead of the built-in "
+                        "one: cold builds and sizes only, its versions from --python")
+    parser.add_argument("--python", help="the interpreter whose versions --notebook pins")
     args = parser.parse_args()
     engine = DockerEngine.from_env(timeout=3600)
     base = args.base_image
@@ -220,9 +223,15 @@ def main() -> int:
     ca = Path(here.ca_bundle).read_bytes() if here.ca_bundle else b""
     single = BuildOptions(installer=here.installer)
     with tempfile.TemporaryDirectory(prefix="nbdocker-bench-") as tmp:
-        directory = Path(tmp)
+        directory = Path(tmp) if args.notebook is None else args.notebook.resolve().parent
         bench = Bench(engine, base, directory, ca)
-        spec = _spec(directory, "# Benchmark")
+        if args.notebook is None:
+            spec = _spec(directory, "# Benchmark")
+        else:
+            from nbdocker import pipeline
+
+            spec = pipeline.capture(args.notebook, python=args.python)
+            print(f"{args.notebook}: {len(spec.requirements)} pinned from {args.python}")
         files = context_files(spec, directory, base_image=base, options=here)
         requirements = (files["nbdocker-build/requirements.txt"]
                         + files["nbdocker-build/runner-requirements.txt"]).decode()
@@ -249,7 +258,7 @@ def main() -> int:
             print("\ncold builds, seconds (no layer cache, base present):")
             labels = {"pip": "pip peer (plain `pip install -r` Dockerfile)",
                       "uv": "uv peer (plain `uv pip install -r` Dockerfile)",
-                      "here": "nbdocker, CA kept out (builder stage; this machine)",
+                      "here": "nbdocker, CA kept out (install container; this machine)",
                       "single": "nbdocker, one stage (nothing to keep out)"}
             for name, label in labels.items():
                 print(f"  {label:52} {_stats(cold[name])}")
@@ -261,32 +270,24 @@ def main() -> int:
                 print(f"\n  steps of the last cold build, {labels[name]}:")
                 _steps(bench.results[f"{name}:cold"], cold[name][-1])
 
-            print("\nrebuilds (layer cache / reused environment):")
-            edited = _spec(directory, "# Benchmark, edited title")
-            for name, image_base, options in (("here", base, here), ("single", base_ca, single)):
-                bench.nbdocker(f"{name}:cold", spec, image_base, options, nocache=False)
-                warm = bench.nbdocker(f"{name}:edited", edited, image_base, options, nocache=False)
-                ran = [s.instruction.split()[0] for s in bench.results[f"{name}:edited"].steps
-                       if not s.cached]
-                same = bench.nbdocker(f"{name}:edited", edited, image_base, options, nocache=False)
-                print(f"  {labels[name]}: notebook edit {warm:.1f} s (steps run: {', '.join(ran)}),"
-                      f" ratio to cold {warm / statistics.median(cold[name]):.3f} (target <= 0.10);"
-                      f" no change {same:.1f} s")
-
+            if args.notebook is None:
+                _rebuilds(bench, base, here, base_ca, single, cold, labels)
             print("\nimage sizes (MB):")
             base_size, base_ca_size = engine.image_size(base), engine.image_size(base_ca)
             print(f"  base {base_size / MB:.1f}")
             for name in ("peer-pip:cold", "peer-uv:cold", "here:cold", "single:cold"):
                 print(f"  {name:14} {bench.size(name) / MB:7.1f}")
+            notebook_own = [r.name for r in spec.requirements
+                            if not r.kernel and r.name not in dict(KERNEL_PINS)]
             for name, bsize in (("here", base_size), ("single", base_ca_size)):
-                tag = f"nbdocker-bench/{name}:edited"
-                packages = _packages_bytes(engine, tag, [n for n, _ in NOTEBOOK_PINS])
+                tag = f"nbdocker-bench/{name}:cold"
+                packages = _packages_bytes(engine, tag, notebook_own)
                 image = engine.image_size(tag)
                 print(f"  {labels[name]}: image {image / MB:.1f} - base {bsize / MB:.1f} - "
                       f"notebook's packages {packages / MB:.1f} = runner overhead "
                       f"{(image - bsize - packages) / MB:.1f} MB (target <= 60 MB)")
 
-            if not args.skip_extras:
+            if not args.skip_extras and args.notebook is None:
                 _extras(bench, spec, base, here, base_ca, single, statistics.median(cold["here"]),
                         statistics.median(cold["single"]))
         finally:
@@ -294,6 +295,23 @@ def main() -> int:
                 for tag in reversed(bench.tags):
                     engine.remove_image(tag)
     return 0
+
+
+def _rebuilds(bench: Bench, base: str, here: BuildOptions, base_ca: str,
+              single: BuildOptions, cold: Mapping[str, Sequence[float]],
+              labels: Mapping[str, str]) -> None:
+    print("\nrebuilds (layer cache / reused environment):")
+    for name, image_base, options in (("here", base, here), ("single", base_ca, single)):
+        spec = _spec(bench.directory, "# Benchmark")        # the cold builds' notebook
+        bench.nbdocker(f"{name}:cold", spec, image_base, options, nocache=False)
+        edited = _spec(bench.directory, "# Benchmark, edited title")
+        warm = bench.nbdocker(f"{name}:edited", edited, image_base, options, nocache=False)
+        ran = [s.instruction.split()[0] for s in bench.results[f"{name}:edited"].steps
+               if not s.cached]
+        same = bench.nbdocker(f"{name}:edited", edited, image_base, options, nocache=False)
+        print(f"  {labels[name]}: notebook edit {warm:.1f} s (steps run: {', '.join(ran)}),"
+              f" ratio to cold {warm / statistics.median(cold[name]):.3f} (target <= 0.10);"
+              f" no change {same:.1f} s")
 
 
 def _extras(bench: Bench, spec: EnvironmentSpec, base: str, here: BuildOptions, base_ca: str,

@@ -278,3 +278,16 @@ def test_without_a_builder_one_build_of_the_whole_context(tmp_path: Path) -> Non
     files = context_files(_spec("x"), tmp_path, base_image=BASE, options=BuildOptions())
     build_image(engine, _spec("x"), files, base_image=BASE, options=BuildOptions(), tag="t:1")
     assert [b.tag for b in engine.builds] == ["t:1"] and engine.builds[0].files == files
+
+
+def test_a_local_source_requirement_is_never_fetched_by_name_and_warned_about(
+        tmp_path: Path) -> None:
+    (tmp_path / "nb.ipynb").write_text("{}")
+    spec = _spec("x").with_changes(requirements=(
+        Requirement("six", "1.16.0"), Requirement("mglearn", "0.2.0", local="mglearn")))
+    files = context_files(spec, tmp_path, base_image=BASE, options=BuildOptions())
+    assert files["nbdocker-build/requirements.txt"] == b"six==1.16.0\n"
+    events: List[Event] = []
+    build_image(FakeEngine(images={BASE: {}}), spec, files, base_image=BASE,
+                options=BuildOptions(), tag="t:1", on_event=events.append)
+    assert [e.data for e in events if e.kind == "warning"] == [{"requirement": "mglearn"}]

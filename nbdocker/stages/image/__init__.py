@@ -4,7 +4,7 @@
 :func:`build_image` builds them (the environment in a container when a CA or index
 must stay out of every image);
 :func:`discover_build_options` reads the host's CA bundle and http(s) index URLs, which
-go into the builder stage only. See :mod:`nbdocker.stages.image.dockerfile` for the layout.
+go to the install step only. See :mod:`nbdocker.stages.image.dockerfile` for the layout.
 """
 from .context import build_context, context_files, runner_files, tar_bytes
 from .hostpip import BuildOptions, discover_build_options

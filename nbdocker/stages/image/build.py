@@ -159,6 +159,12 @@ def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[s
     """Build ``files`` (the full context of :func:`~.context.context_files` for
     ``spec``, ``base_image`` and ``options``) as ``tag``; see the module docstring.
     ``nocache``: no layer cache and no reused environment (benchmarks)."""
+    for req in spec.requirements:
+        if req.local is not None:   # never fetched by name; its own install step is to come
+            emit(on_event, Event(Phase.BUILD, "warning",
+                                 f"{req.name} is installed from local source, which this "
+                                 "nbdocker does not install yet: importing it will fail in "
+                                 "the image", data={"requirement": req.name}))
     if not needs_builder(options):
         return engine.build(tar_bytes(dict(files)), tag, labels=labels, on_event=on_event,
                             nocache=nocache)

@@ -134,8 +134,10 @@ def image_labels(spec: EnvironmentSpec, base_image: Optional[str] = None) -> Dic
 
 
 def needs_builder(options: BuildOptions) -> bool:
-    """True when the build needs files that must never reach the image: a forwarded CA
-    bundle (a private CA) or index configuration (URLs may carry a password)."""
+    """True when the build uses files that must never reach an image: a forwarded CA
+    bundle (a private CA) or index configuration (URLs may carry a password). Then the
+    Dockerfile takes its builder form and the install runs in a container (see the
+    module docstring)."""
     return bool(options.ca_bundle or options.has_index_config)
 
 
