@@ -49,6 +49,8 @@ import re
 import shlex
 from typing import Dict, List, Optional, Tuple
 
+from packaging.utils import canonicalize_name
+
 from ... import contract
 from ...exceptions import InputError
 from ...secrets import is_secret_env_name
@@ -177,7 +179,7 @@ def _guesses(spec: EnvironmentSpec) -> List[Tuple[str, str]]:
     out: Dict[str, str] = {}
     for unresolved in spec.unresolved:
         name = unresolved.pypi_name or unresolved.module
-        if not name or spec.requirement(name.lower().replace("_", "-")) is not None:
+        if not name or spec.requirement(canonicalize_name(name)) is not None:
             continue
         if not _DIST_NAME_RE.match(name):
             raise InputError(f"unresolved module {unresolved.module!r}: {name!r} is not a "
