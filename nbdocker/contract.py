@@ -11,7 +11,8 @@ __all__ = [
     "UID", "HOME", "WORKDIR", "VENV", "RUNNER_DIR", "RUNNER_PATH", "CONTRACT_PATH",
     "OUTPUT_NAME",
     "LABEL_SPEC_HASH", "LABEL_NOTEBOOK", "LABEL_PYTHON", "LABEL_VERSION", "LABEL_BUILD_HASH",
-    "LABEL_BASE_NAME", "LABEL_BASE_DIGEST",
+    "LABEL_BASE_NAME", "LABEL_BASE_DIGEST", "LABEL_ENV",
+    "GUESS_BEGIN", "GUESS_FAILED",
     "PARAMETERS_TAG", "INJECTED_TAG", "SKIP_EXECUTION_TAG", "SKIP_COMPARE_TAG",
     "RAISES_EXCEPTION_TAG",
     "EVENT_PREFIX", "COLLECT_PREFIX", "OUTPUT_CHUNK",
@@ -38,6 +39,11 @@ LABEL_VERSION = "io.nbdocker.version"          # the nbdocker that built the ima
 LABEL_BUILD_HASH = "io.nbdocker.build-hash"    # digest of the exact build context
 LABEL_BASE_NAME = "org.opencontainers.image.base.name"
 LABEL_BASE_DIGEST = "org.opencontainers.image.base.digest"
+LABEL_ENV = "io.nbdocker.env"                  # key of an installed environment (reuse)
+
+# -- build output markers (the install step prints them, the engine reads them) ---------
+GUESS_BEGIN = "nbdocker-guess: "               # + name: installing an unresolved guess
+GUESS_FAILED = "nbdocker-guess-failed: "       # + name TAB why: it could not be installed
 
 # -- cell tags ------------------------------------------------------------------------
 PARAMETERS_TAG = "parameters"                  # papermill: parameters go after this cell

@@ -31,6 +31,7 @@ from .options import Options
 from .spec import EnvironmentSpec
 
 if TYPE_CHECKING:  # the stages load lazily: capturing needs neither docker-py nor nbclient
+    from .stages.image.hostpip import BuildOptions
     from .stages.capture.live import LiveKernel
     from .stages.image.base import BaseImage
     from .stages.run.execute import RunOutcome
@@ -228,10 +229,13 @@ def _tag(spec: EnvironmentSpec, options: Options) -> str:
 
 def _build(engine: ContainerEngine, spec: EnvironmentSpec, options: Options,
            inputs: "_BuildInputs", on_event: Optional[EventHandler]) -> BuildOutcome:
+    from .stages.image.build import build_image
+
     tag = _tag(spec, options)
     labels = {LABEL_BUILD_HASH: inputs.digest, **inputs.base.labels}
-    result = engine.build(inputs.context, tag, labels=labels, on_event=on_event,
-                          platform=inputs.platform)
+    result = build_image(engine, spec, inputs.files, base_image=inputs.base.ref,
+                         options=inputs.build_options, tag=tag, labels=labels,
+                         platform=inputs.platform, on_event=on_event)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
     return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec,
                         base_image=inputs.base.pinned, result=result, base=inputs.base)
@@ -239,12 +243,14 @@ def _build(engine: ContainerEngine, spec: EnvironmentSpec, options: Options,
 
 @dataclass(frozen=True)
 class _BuildInputs:
-    """The base (found or pulled, pinned), the in-memory build context, its digest and
-    the platform to build for (None: the engine's own)."""
+    """The base (found or pulled, pinned), the build context's files, the digest of its
+    tar, the host's build options (CA bundle, indexes) and the platform to build for
+    (None: the engine's own)."""
 
     base: "BaseImage"
-    context: bytes
+    files: Dict[str, bytes]
     digest: str
+    build_options: "BuildOptions"
     platform: Optional[str]
 
 
@@ -253,7 +259,7 @@ def _build_inputs(engine: ContainerEngine, spec: EnvironmentSpec, notebook: Path
     """The build's inputs. The context tar is deterministic and its Dockerfile starts
     ``FROM`` the base's digest (or image id), so equal digests mean an identical build;
     a foreign platform is part of the digest too."""
-    from .stages.image import build_context, discover_build_options
+    from .stages.image import context_files, discover_build_options, tar_bytes
     from .stages.image.base import check_platform, ensure_base
 
     target = check_platform(engine, options.platform, spec, on_event)
@@ -261,12 +267,13 @@ def _build_inputs(engine: ContainerEngine, spec: EnvironmentSpec, notebook: Path
     base = ensure_base(engine, spec, override=options.base_image,
                        pinned=spec.base_image, pull=options.pull or "missing",
                        platform=platform, on_event=on_event)
-    context = build_context(spec, _project_dir(notebook, spec), base_image=base.ref,
-                            options=discover_build_options(), on_event=on_event)
-    digest = hashlib.sha256(context)
+    build_options = discover_build_options()
+    files = context_files(spec, _project_dir(notebook, spec), base_image=base.ref,
+                          options=build_options, on_event=on_event)
+    digest = hashlib.sha256(tar_bytes(files))
     if platform:
         digest.update(f"\0platform={platform}".encode())
-    return _BuildInputs(base, context, digest.hexdigest(), platform)
+    return _BuildInputs(base, files, digest.hexdigest(), build_options, platform)
 
 
 def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,

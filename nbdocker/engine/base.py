@@ -30,16 +30,19 @@ class BuildStep:
     total: int
     instruction: str    # e.g. "RUN pip install ..."
     cached: bool
+    seconds: float = 0.0  # from this step's start to the next one's (layer commit included)
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """A finished build: the image id, its tag, the steps and the full log."""
+    """A finished build: the image id, its tag (None: untagged), the steps, the full
+    log and the warnings the build printed (e.g. a guess that could not be installed)."""
 
     image_id: str
-    tag: str
+    tag: Optional[str]
     steps: Tuple[BuildStep, ...]
     log: Tuple[str, ...] = ()
+    warnings: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class ContainerLimits:
 class ContainerResult:
     """How a container ended and the files fetched from it afterwards.
 
-    ``files`` maps each requested path to its bytes (missing files are absent).
+    ``files`` maps each requested path to its bytes (missing files are absent);
+    ``image_id`` is the image the container was committed as, when asked to.
     ``oom_killed`` is the engine's OOM flag; ``timed_out`` is set when nbdocker stopped
     the container because ``ContainerLimits.timeout`` passed.
     """
@@ -69,6 +73,7 @@ class ContainerResult:
     logs: Tuple[str, ...] = ()
     oom_killed: bool = False
     timed_out: bool = False
+    image_id: Optional[str] = None     # the committed image (``run(commit=...)``)
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,19 @@ class ContainerEngine(abc.ABC):
         """Raise ``EngineUnavailable`` (one line: where we looked, what to try) if down."""
 
     @abc.abstractmethod
-    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None,
-              platform: Optional[str] = None) -> BuildResult:
+    def build(self, context_tar: bytes, tag: Optional[str], *,
+              labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
+              platform: Optional[str] = None, nocache: bool = False) -> BuildResult:
         """Build the Dockerfile at the root of ``context_tar`` (an uncompressed tar)
-        with the classic builder (for ``platform``, default the engine's own); stream
-        steps as BUILD events; raise ``BuildError``. Intermediate containers are always
-        removed."""
+        with the classic builder (for ``platform``, default the engine's own; ``tag``
+        None: untagged; ``nocache``: no layer cache); stream steps as BUILD events;
+        raise ``BuildError``. Intermediate containers are always removed, also when
+        interrupted."""
+
+    @abc.abstractmethod
+    def find_image(self, label: str, value: str) -> Optional[str]:
+        """The id of an image that was given the label ``label=value`` (not one that
+        merely inherited it from its parent), or None."""
 
     @abc.abstractmethod
     def image_id(self, ref: str) -> Optional[str]:
@@ -136,12 +147,15 @@ class ContainerEngine(abc.ABC):
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
             on_line: Optional[Callable[[str], None]] = None,
-            labels: Mapping[str, str] = {}) -> ContainerResult:
+            labels: Mapping[str, str] = {},
+            commit: Optional[Mapping[str, str]] = None) -> ContainerResult:
         """Create a container from ``image`` (carrying ``labels``), copy ``files_in``
         (relative paths) into ``workdir`` through the archive API (no bind mounts),
         start ``command``, call ``on_line`` with each output line as it comes, wait
         (stopping it after ``limits.timeout``), fetch ``files_out`` (relative to
-        ``workdir``) and remove the container, also on error and on KeyboardInterrupt."""
+        ``workdir``), commit it as an untagged image with the labels ``commit`` when
+        asked and it exited 0, and remove the container, also on error and on
+        KeyboardInterrupt."""
 
     def check_limits(self, limits: ContainerLimits) -> None:
         """Raise :class:`~nbdocker.exceptions.InputError` when this engine cannot apply

@@ -11,11 +11,14 @@ a remote ``DOCKER_HOST`` works. Every docker-py / requests error is translated i
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tarfile
 import threading
+import time
 from collections import deque
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -30,6 +33,7 @@ from ..exceptions import (BuildError, EngineError, EngineUnavailable, ImageNotFo
                           RegistryError)
 from ..secrets import redact_text
 from ..signals import deferred
+from .buildlog import GuessLog, failure_reason, parse_pip_error, short
 from .refs import registry_failure, registry_of, split_reference
 from .base import (BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult,
                    ImageInfo)
@@ -41,13 +45,6 @@ _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _LOG_TAIL = 25
 # The classic builder wraps a RUN's stderr in red/reset escapes, even mid-line.
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# pip's two messages for an unknown requirement, and its generic error prefix.
-_PIP_NO_VERSION_RE = re.compile(
-    r"ERROR: Could not find a version that satisfies the requirement (\S+)(?: \((.*)\))?")
-_PIP_NO_MATCH_RE = re.compile(r"ERROR: No matching distribution found for (\S+)")
-_PIP_ERROR_RE = re.compile(r"^ERROR: (.+)$")
-
-
 def _where() -> str:
     host = os.environ.get("DOCKER_HOST")
     return f"DOCKER_HOST={host}" if host else f"{_DEFAULT_SOCKET} (DOCKER_HOST unset)"
@@ -99,40 +96,7 @@ def _is_connection_error(exc: BaseException) -> bool:
         and "Connection" in str(exc))
 
 
-def parse_pip_error(lines: Sequence[str]) -> Optional[str]:
-    """pip's reason for a failed install, from its output, or None.
-
-    For an unknown pin: ``"pip could not install nonexistent-pkg==0.0.1: no matching
-    distribution found (from versions: none)"``; for other failures pip's last
-    ``ERROR:`` line, prefixed with ``"pip: "``.
-    """
-    requirement: Optional[str] = None
-    detail: Optional[str] = None
-    last_error: Optional[str] = None
-    for line in lines:
-        line = line.strip()
-        m = _PIP_NO_VERSION_RE.search(line)
-        if m:
-            requirement, detail = m.group(1), m.group(2)
-            continue
-        m = _PIP_NO_MATCH_RE.search(line)
-        if m:
-            requirement = requirement or m.group(1)
-            continue
-        m = _PIP_ERROR_RE.match(line)
-        if m:
-            last_error = m.group(1)
-    if requirement:
-        reason = f"pip could not install {requirement}: no matching distribution found"
-        return f"{reason} ({detail})" if detail else reason
-    return f"pip: {last_error}" if last_error else None
-
-
 _DAEMON_RUN_ERROR_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.S)
-
-
-def _short(instruction: str, limit: int = 100) -> str:
-    return instruction if len(instruction) <= limit else instruction[: limit - 3] + "..."
 
 
 class _BuildStream:
@@ -148,6 +112,8 @@ class _BuildStream:
         self.image_id: Optional[str] = None
         self.error: Optional[str] = None
         self._splitter = _LineSplitter()
+        self.guesses = GuessLog()
+        self._started: Dict[int, float] = {}  # step index -> when its "Step" line came
 
     def feed(self, chunk: Mapping[str, Any]) -> None:
         if "error" in chunk:
@@ -167,13 +133,24 @@ class _BuildStream:
     def close(self) -> None:
         for line in self._splitter.close():
             self._line(line)
+        # A step lasts until the next one starts (or the build ends): its commit included.
+        order = sorted(self._started.items(), key=lambda item: item[1])
+        ends = [start for _, start in order[1:]] + [time.monotonic()]
+        seconds = {index: end - start for (index, start), end in zip(order, ends)}
+        self.steps = [replace(s, seconds=round(seconds.get(s.index, 0.0), 3)) for s in self.steps]
 
     def _line(self, line: str) -> None:
         self.log.append(line)
+        warning = self.guesses.feed(line)
+        if warning is not None:
+            emit(self.on_event, warning)
+        if GuessLog.is_marker(line):
+            return
         m = _STEP_RE.match(line)
         if m:
             self.pending = (int(m.group(1)), int(m.group(2)), m.group(3))
             self.current = self.pending
+            self._started[self.pending[0]] = time.monotonic()
             self.step_log = []
             return
         stripped = line.strip()
@@ -184,7 +161,7 @@ class _BuildStream:
             self.steps.append(BuildStep(index, total, instruction, cached))
             self.pending = None
             emit(self.on_event, Event(Phase.BUILD, "progress",
-                                      f"step {index}/{total}: {_short(instruction, 60)}",
+                                      f"step {index}/{total}: {short(instruction, 60)}",
                                       step=index, total=total,
                                       data={"instruction": instruction, "cached": cached}))
             return
@@ -195,14 +172,11 @@ class _BuildStream:
 
     def build_error(self, tail: int = _LOG_TAIL) -> BuildError:
         step = self.current
-        where = f"step {step[0]}/{step[1]} ({_short(step[2], 60)})" if step else "the build"
-        reason = parse_pip_error(self.step_log)
-        if reason is None:
-            # The daemon repeats the whole RUN line; say the exit code and the last output.
-            m = _DAEMON_RUN_ERROR_RE.match(self.error or "")
-            reason = f"exited with code {m.group(1)}" if m else (self.error or "unknown error")
-            if self.step_log:
-                reason += f"; last output: {self.step_log[-1].strip()}"
+        where = f"step {step[0]}/{step[1]} ({short(step[2], 60)})" if step else "the build"
+        # The daemon repeats the whole RUN line; say the exit code instead.
+        m = _DAEMON_RUN_ERROR_RE.match(self.error or "")
+        reason = failure_reason(self.step_log, f"exited with code {m.group(1)}" if m
+                                else (self.error or "unknown error"))
         return BuildError(redact_text(f"build failed at {where}: {reason}"),
                           step=redact_text(step[2]) if step else None, reason=redact_text(reason),
                           log_tail=[redact_text(x) for x in self.log[-tail:]])
@@ -321,12 +295,23 @@ class DockerEngine(ContainerEngine):
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise _unavailable(exc) from None
 
-    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None, platform: Optional[str] = None,
-              nocache: bool = False) -> BuildResult:
-        """Build with the classic builder; ``nocache`` forces every step to run
-        (benchmarks). Intermediate containers are removed even when a step fails."""
+    def build(self, context_tar: bytes, tag: Optional[str], *,
+              labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
+              platform: Optional[str] = None, nocache: bool = False) -> BuildResult:
+        """Build with the classic builder (for ``platform``); ``tag`` None leaves the
+        image untagged; ``nocache`` forces every step to run (benchmarks). Intermediate
+        containers are removed even when a step fails; an interrupted build
+        (KeyboardInterrupt) is stopped on the daemon too."""
         parser = _BuildStream(on_event)
+        finished = False
+        # The build's HTTP response, to close it when interrupted: only a closed
+        # connection makes the daemon stop (the classic builder has no cancel call).
+        responses: List[Any] = []
+
+        def keep(response: Any, *args: Any, **kwargs: Any) -> None:
+            if not responses and "/build" in response.request.path_url:
+                responses.append(response)
+        self.client.api.hooks["response"].append(keep)
         try:
             stream = self.client.api.build(
                 fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag,
@@ -336,6 +321,8 @@ class DockerEngine(ContainerEngine):
                 parser.feed(chunk)
                 if parser.error:
                     break
+            parser.close()
+            finished = True
         except docker.errors.APIError as exc:
             raise BuildError(f"build failed: {redact_text(exc.explanation or str(exc))}",
                              reason=str(exc.explanation or exc)) from exc
@@ -343,14 +330,28 @@ class DockerEngine(ContainerEngine):
             if _is_connection_error(exc):
                 raise _unavailable(exc) from None
             raise BuildError(f"build failed: {redact_text(str(exc))}") from exc
-        parser.close()
+        finally:
+            self.client.api.hooks["response"].remove(keep)
+            if not finished:
+                for response in responses:
+                    response.close()
         if parser.error:
             raise parser.build_error()
-        image_id = self.image_id(tag) or parser.image_id
+        image_id = (self.image_id(tag) if tag else None) or parser.image_id
         if image_id is None:
             raise BuildError("build finished without an image", log_tail=parser.log[-_LOG_TAIL:])
         return BuildResult(image_id=image_id, tag=tag, steps=tuple(parser.steps),
-                           log=tuple(parser.log))
+                           log=tuple(parser.log), warnings=tuple(parser.guesses.warnings))
+
+    def find_image(self, label: str, value: str) -> Optional[str]:
+        """The image the label ``label=value`` was set on (its children inherit the
+        label; this is the one whose parent does not carry it), or None."""
+        images = list(self._call("list images", self.client.api.images, all=True,
+                                 filters={"label": f"{label}={value}"}))
+        ids = {i["Id"] for i in images}
+        roots = sorted((i for i in images if i.get("ParentId") not in ids),
+                       key=lambda i: i.get("Created", 0), reverse=True)
+        return str(roots[0]["Id"]) if roots else None
 
     def check_limits(self, limits: ContainerLimits) -> None:
         """Refuse (exit 2, before any build) limits this engine cannot apply: a
@@ -476,7 +477,8 @@ class DockerEngine(ContainerEngine):
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
             on_line: Optional[Callable[[str], None]] = None,
-            labels: Mapping[str, str] = {}) -> ContainerResult:
+            labels: Mapping[str, str] = {},
+            commit: Optional[Mapping[str, str]] = None) -> ContainerResult:
         """See :meth:`ContainerEngine.run`. Files in ``files_in`` are owned by the
         container's user when it is numeric (nbdocker images use ``USER 1000:1000``)."""
         kwargs: Dict[str, Any] = {"working_dir": workdir, "detach": True}
@@ -522,10 +524,15 @@ class DockerEngine(ContainerEngine):
             state = container.attrs.get("State", {})
             files = {p: data for p in files_out
                      if (data := self._get_file(container, str(PurePosixPath(workdir) / p))) is not None}
-            return ContainerResult(exit_code=int(status.get("StatusCode", state.get("ExitCode", -1))),
-                                   files=files, logs=tuple(logs),
+            exit_code = int(status.get("StatusCode", state.get("ExitCode", -1)))
+            committed: Optional[str] = None
+            if commit is not None and exit_code == 0 and not timed_out.is_set():
+                changes = [f"LABEL {k}={json.dumps(v)}" for k, v in sorted(commit.items())]
+                committed = str(self._call(f"commit a container of {image}", container.commit,
+                                           changes=changes).id)
+            return ContainerResult(exit_code=exit_code, files=files, logs=tuple(logs),
                                    oom_killed=bool(state.get("OOMKilled")),
-                                   timed_out=timed_out.is_set())
+                                   timed_out=timed_out.is_set(), image_id=committed)
         finally:
             # Also on KeyboardInterrupt (and SIGTERM/SIGHUP, which nbdocker.signals turns
             # into one): stop quickly, then remove; the interrupt propagates.

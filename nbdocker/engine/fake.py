@@ -14,6 +14,8 @@
   ``limits.timeout`` enforced, the directory removed afterwards. ``command_map``
   rewrites in-image paths for the host (default: the runner path → ``nbdocker/stages/run/runner.py``
   and ``python`` → this interpreter). No isolation whatsoever: for host-side logic only.
+  A run to ``commit`` (an environment's install) answers ``commit_result`` (default: exit
+  0) and then makes an untagged image with the labels asked for.
 * **save/load/push** use a tiny tar format of the fake's own; ``push_error`` scripts a
   registry failure; ``available=False`` makes every call raise ``EngineUnavailable``.
 * **pull** serves the images of ``registry`` (reference → labels; each gets a fake
@@ -34,7 +36,7 @@ import sys
 import tarfile
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -54,7 +56,7 @@ RunHandler = Callable[[str, Sequence[str], Mapping[str, bytes]], ContainerResult
 class FakeBuild:
     """One recorded build."""
 
-    tag: str
+    tag: Optional[str]
     files: Dict[str, bytes]
     labels: Dict[str, str]
     result: Optional[BuildResult] = None
@@ -140,6 +142,7 @@ class FakeEngine(ContainerEngine):
                  registry: Optional[Mapping[str, Mapping[str, str]]] = None,
                  pull_error: Optional[RegistryError] = None,
                  platform: str = "linux/amd64",
+                 commit_result: ContainerResult = ContainerResult(exit_code=0),
                  available: bool = True) -> None:
         self.images: Dict[str, _Image] = {
             ref: _Image(self._new_id(ref), dict(labels)) for ref, labels in (images or {}).items()}
@@ -158,6 +161,7 @@ class FakeEngine(ContainerEngine):
         self.pull_error = pull_error
         self.platform = platform
         self.pulls: List[str] = []
+        self.commit_result = commit_result
         self.available = available
         self.builds: List[FakeBuild] = []
         self.runs: List[FakeRun] = []
@@ -181,8 +185,9 @@ class FakeEngine(ContainerEngine):
         """Raise ``EngineUnavailable`` when constructed with ``available=False``."""
         self._check()
 
-    def build(self, context_tar: bytes, tag: str, *, labels: Mapping[str, str] = {},
-              on_event: Optional[EventHandler] = None, platform: Optional[str] = None,
+    def build(self, context_tar: bytes, tag: Optional[str], *,
+              labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
+              platform: Optional[str] = None,
               nocache: bool = False) -> BuildResult:
         """Record the build and simulate the layer cache (see the module docstring)."""
         self._check()
@@ -193,6 +198,8 @@ class FakeEngine(ContainerEngine):
         if "Dockerfile" not in files:
             raise BuildError("build failed: the context has no Dockerfile")
         instructions = dockerfile_instructions(files["Dockerfile"].decode("utf-8"))
+        if labels:  # the classic builder adds the build's labels as a last step
+            instructions.append("LABEL " + " ".join(f"{k}={v}" for k, v in labels.items()))
         steps: List[BuildStep] = []
         image_labels: Dict[str, str] = {}
         key = ""
@@ -212,13 +219,19 @@ class FakeEngine(ContainerEngine):
                                  step=index, total=len(instructions),
                                  data={"instruction": instruction, "cached": cached}))
         image_labels.update(labels)
-        image = _Image(self._new_id(key + tag), image_labels,
+        image = _Image(self._new_id(key + (tag or "")), image_labels,
                        platform=platform or self.platform)
-        self.images[tag] = image
+        self.images[tag or image.image_id] = image   # untagged images by their id
         result = BuildResult(image_id=image.image_id, tag=tag, steps=tuple(steps),
                              log=tuple(f"Step {s.index}/{s.total} : {s.instruction}" for s in steps))
         self.builds.append(FakeBuild(tag, files, dict(labels), result))
         return result
+
+    def find_image(self, label: str, value: str) -> Optional[str]:
+        """The first image built with ``label=value`` (the fake has no inheritance)."""
+        self._check()
+        return next((i.image_id for i in self.images.values() if i.labels.get(label) == value),
+                    None)
 
     def image_id(self, ref: str) -> Optional[str]:
         """The fake id of ``ref``, or None."""
@@ -306,25 +319,36 @@ class FakeEngine(ContainerEngine):
             files_in: Mapping[str, bytes] = {}, workdir: str = contract.WORKDIR,
             files_out: Sequence[str] = (), limits: ContainerLimits = ContainerLimits(),
             on_line: Optional[Callable[[str], None]] = None,
-            labels: Mapping[str, str] = {}) -> ContainerResult:
+            labels: Mapping[str, str] = {},
+            commit: Optional[Mapping[str, str]] = None) -> ContainerResult:
         """Record the run; answer from ``run_results``, ``run_handler`` or a local
-        subprocess (``execute_locally``); else exit 0 with no output."""
+        subprocess (``execute_locally``); else exit 0 with no output. A run to
+        ``commit`` answers ``commit_result`` instead (default: exit 0) and, when that
+        exited 0, makes a new untagged image with those labels."""
         self._check()
         if self._lookup(image) is None:
             raise ImageNotFound(f"image not found: {image}")
         self.runs.append(FakeRun(image, tuple(command), dict(files_in), limits, workdir,
                                  dict(labels)))
-        if self.run_results:
+        if commit is not None:
+            # A run to commit installs an environment: not host-side logic to execute.
+            result = self.commit_result
+        elif self.run_results:
             result = self.run_results.pop(0)
         elif self.run_handler is not None:
             result = self.run_handler(image, command, files_in)
         elif self.execute_locally:
-            return self._run_locally(command, files_in, files_out, limits, on_line, labels)
+            result = self._run_locally(command, files_in, files_out, limits, on_line, labels)
+            on_line = None   # already called line by line
         else:
             result = ContainerResult(exit_code=0)
         if on_line is not None:
             for line in result.logs:
                 on_line(line)
+        if commit is not None and result.exit_code == 0:
+            committed = _Image(self._new_id(f"{image}\0{command}\0{len(self.runs)}"), dict(commit))
+            self.images[committed.image_id] = committed
+            result = replace(result, image_id=committed.image_id)
         return result
 
     def _run_locally(self, command: Sequence[str], files_in: Mapping[str, bytes],

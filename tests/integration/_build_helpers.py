@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import nbformat
 
+from nbdocker.engine.base import BuildResult
+from nbdocker.events import EventHandler
 from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement
+
+if TYPE_CHECKING:
+    from nbdocker.engine.docker import DockerEngine
+    from nbdocker.stages.image import BuildOptions
 
 PINS: Tuple[Tuple[str, str], ...] = (("attrs", "23.2.0"), ("six", "1.16.0"),
                                      ("tabulate", "0.9.0"))
@@ -40,6 +46,14 @@ def make_spec(notebook: Path, pins: Sequence[Tuple[str, str]] = PINS,
     return spec.with_changes(**changes) if changes else spec
 
 
-def short(instruction: str, limit: int = 60) -> str:
-    """How BuildError messages abbreviate a Dockerfile instruction."""
-    return instruction if len(instruction) <= limit else instruction[: limit - 3] + "..."
+def build(engine: "DockerEngine", spec: EnvironmentSpec, directory: Path, base_image: str,
+          tag: str, options: Optional["BuildOptions"] = None,
+          on_event: Optional[EventHandler] = None) -> BuildResult:
+    """Build ``spec`` as nbdocker does (:func:`nbdocker.stages.image.build_image`): with
+    this machine's CA / index set-up unless ``options`` are given."""
+    from nbdocker.stages.image import build_image, context_files, discover_build_options
+
+    options = options or discover_build_options()
+    files = context_files(spec, directory, base_image=base_image, options=options)
+    return build_image(engine, spec, files, base_image=base_image, options=options, tag=tag,
+                       on_event=on_event)

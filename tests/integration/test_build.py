@@ -1,4 +1,5 @@
-"""Real builds through the Docker Engine API (classic builder)."""
+"""Real builds through the Docker Engine API (classic builder), as nbdocker builds them
+(:func:`nbdocker.stages.image.build_image`, with this machine's CA: a builder stage)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,14 +8,13 @@ from typing import Iterator, List, Tuple
 import pytest
 
 from nbdocker.stages.image.base import check_base_python
-from nbdocker.stages.image import build_context, discover_build_options, render
+from nbdocker.stages.image import discover_build_options
 from nbdocker.engine.docker import DockerEngine
-from nbdocker.engine.fake import dockerfile_instructions
 from nbdocker.events import Event
 from nbdocker.exceptions import BuildError, EngineUnavailable
 from nbdocker.spec import EnvironmentSpec, PythonInfo, Requirement
 
-from _build_helpers import PINS, make_spec, short, write_notebook
+from _build_helpers import PINS, build, make_spec, write_notebook
 
 pytestmark = pytest.mark.engine
 
@@ -27,8 +27,7 @@ def built(engine: DockerEngine, base_image: str,
     notebook = write_notebook(tmp_path_factory.mktemp("nb"), "# First title")
     spec = make_spec(notebook)
     tag = f"{TAG}:{spec.content_hash()[:12]}"
-    engine.build(build_context(spec, notebook.parent, base_image=base_image,
-                               options=discover_build_options()), tag)
+    build(engine, spec, notebook.parent, base_image, tag)
     yield spec, notebook, tag
     engine.remove_image(tag)
 
@@ -58,6 +57,25 @@ def test_the_packages_import_from_the_venv_as_a_non_root_user(engine: DockerEngi
         ["['demo.ipynb']"]
 
 
+def test_runner_only_packages_are_absent_pip_is_there_and_bytecode_is_warm(
+        engine: DockerEngine, built: tuple) -> None:
+    _, _, tag = built
+    code = ("import importlib.metadata as m, importlib.util as u, ipykernel.kernelapp as k, os\n"
+            "missing = []\n"
+            "for name in ('debugpy', 'jedi', 'parso', 'setuptools'):\n"
+            "    try: m.version(name)\n"
+            "    except m.PackageNotFoundError: missing.append(name)\n"
+            "print(missing, os.path.exists(u.cache_from_source(k.__file__)))")
+    assert _python(engine, tag, code) == ["['debugpy', 'jedi', 'parso', 'setuptools'] True"]
+    pip = engine.run(tag, ["python", "-m", "pip", "--version"])      # `%pip` works in the image
+    assert pip.exit_code == 0 and pip.logs[0].startswith("pip "), pip.logs
+    # Nothing of the build is left: no uv, no build inputs, no CA, no pip.conf.
+    leftovers = engine.run(tag, ["sh", "-c", "ls -d /tmp/nbdocker-* /opt/venv/bin/uv 2>&1; "
+                                             "ls /tmp; find / -name pip.conf -o -name "
+                                             "ca-bundle.crt 2>/dev/null | grep -v ^/proc"])
+    assert all("No such file" in line for line in leftovers.logs), leftovers.logs
+
+
 def test_labels_name_the_spec(engine: DockerEngine, built: tuple) -> None:
     spec, _, tag = built
     labels = engine.image_labels(tag)
@@ -77,9 +95,8 @@ def test_markdown_edit_rebuilds_only_the_notebook_layer(engine: DockerEngine, ba
     new_tag = f"{TAG}:{edited.content_hash()[:12]}"
     events: List[Event] = []
     try:
-        result = engine.build(build_context(edited, notebook.parent, base_image=base_image,
-                                            options=discover_build_options()),
-                              new_tag, on_event=events.append)
+        result = build(engine, edited, notebook.parent, base_image, new_tag,
+                       on_event=events.append)
     finally:
         engine.remove_image(new_tag)
     progress = [e for e in events if e.kind == "progress"]
@@ -97,20 +114,19 @@ def test_unknown_pin_is_a_build_error_naming_step_requirement_and_reason(
     notebook = write_notebook(tmp_path, "# broken", code="import nonexistent_pkg")
     spec = make_spec(notebook, pins=[("nonexistent-pkg", "0.0.1"), ("six", "1.16.0")])
     options = discover_build_options()
-    instructions = dockerfile_instructions(render(spec, base_image=base_image, options=options))
-    index = next(i for i, text in enumerate(instructions, 1)
-                 if text.startswith("RUN") and "-r /tmp/nbdocker-build/requirements.txt" in text)
     containers = set(engine.list_containers())
+    events: List[Event] = []
     with pytest.raises(BuildError) as caught:
-        engine.build(build_context(spec, notebook.parent, base_image=base_image, options=options),
-                     "nbdocker-itest/broken:1")
+        build(engine, spec, notebook.parent, base_image, "nbdocker-itest/broken:1",
+              options=options, on_event=events.append)
     err = caught.value
-    assert str(err) == (f"build failed at step {index}/{len(instructions)} "
-                        f"({short(instructions[index - 1])}): pip could not install "
-                        "nonexistent-pkg==0.0.1: no matching distribution found "
-                        "(from versions: none)")
+    install = [e for e in events if e.kind == "progress"][-1]   # the step that failed
+    assert install.data["instruction"].startswith("RUN set -e;")
+    assert str(err).startswith(f"build failed at step {install.step}/{install.total} (RUN set -e;")
+    assert str(err).endswith("): pip could not install nonexistent-pkg==0.0.1: no matching "
+                             "distribution found (from versions: none)"), str(err)
+    assert " ".join((err.step or "").split()) == install.data["instruction"]
     assert err.exit_code == 3
-    assert err.step == instructions[index - 1]
     assert any("nonexistent-pkg" in line for line in err.log_tail)
     assert set(engine.list_containers()) == containers        # build containers removed
     assert engine.image_id("nbdocker-itest/broken:1") is None

@@ -2,6 +2,7 @@
 digest pinning, local-only bases, Python and platform warnings, bundles' pins."""
 from __future__ import annotations
 
+
 from pathlib import Path
 from typing import List
 
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from _dockerfiles import builds_from
 from nbdocker import contract, pipeline
 from nbdocker.engine.base import ContainerResult
 from nbdocker.engine.fake import FakeEngine
@@ -77,7 +79,7 @@ def test_a_missing_base_is_pulled_with_progress_and_pinned_by_digest(notebook: P
     assert built.base is not None and built.base.pulled and built.base.digest == digest
     assert built.base_image == f"{EXACT}@{digest}"
     dockerfile = engine.builds[-1].dockerfile
-    assert f"FROM {EXACT}@{digest} AS builder" in dockerfile
+    assert builds_from(f"{EXACT}@{digest}", dockerfile)
     labels = engine.image_labels(built.tag)
     assert labels[contract.LABEL_BASE_DIGEST] == digest
     assert labels[contract.LABEL_BASE_NAME] == EXACT
@@ -134,7 +136,7 @@ def test_a_local_only_base_is_used_and_recorded_by_image_id(notebook: Path) -> N
     built = pipeline.build(notebook, spec=_spec(notebook), engine=engine, base_image="local/py:1")
     image_id = engine.image_id("local/py:1")
     assert built.base is not None and built.base.digest is None and engine.pulls == []
-    assert f"FROM {image_id} AS builder" in engine.builds[-1].dockerfile
+    assert builds_from(f"{image_id}", engine.builds[-1].dockerfile)
     labels = engine.image_labels(built.tag)
     assert labels[contract.LABEL_BASE_DIGEST] == image_id
     assert labels[contract.LABEL_BASE_NAME] == "local/py:1"
@@ -168,14 +170,14 @@ def test_another_platform_warns_about_emulation_and_is_another_build(notebook: P
     engine = _engine(registry={EXACT: {}})
     events: List[Event] = []
     first = pipeline.build(notebook, spec=_spec(notebook), engine=engine)
+    first_hash = engine.image_labels(first.tag)[contract.LABEL_BUILD_HASH]
     other = pipeline.build(notebook, spec=_spec(notebook), engine=engine,
                            platform="linux/arm64", on_event=events.append)
     assert any(e.kind == "warning" and "emulation" in e.message and "linux/arm64" in e.message
                for e in events)
     assert engine.inspect_image(other.tag).platform == "linux/arm64"  # type: ignore[union-attr]
     assert engine.pulls == [EXACT, EXACT]   # the base for arm64 is pulled too
-    assert (engine.image_labels(other.tag)[contract.LABEL_BUILD_HASH]
-            != engine.builds[0].labels[contract.LABEL_BUILD_HASH])
+    assert engine.image_labels(other.tag)[contract.LABEL_BUILD_HASH] != first_hash
     assert first.tag == other.tag
 
 
@@ -211,13 +213,13 @@ def test_a_bundle_is_rebuilt_from_its_pinned_base(notebook: Path, tmp_path: Path
     # The pin is in the bundle's spec, so the bundle digest covers it.
     assert bundled.spec.base_image == f"{EXACT}@{digest}"
     assert bundle_digest(bundled.spec) != bundle_digest(_spec(notebook))
-    assert f"FROM {EXACT}@{digest} AS builder" in (out / "Dockerfile").read_text()
+    assert builds_from(f"{EXACT}@{digest}", (out / "Dockerfile").read_text())
     # Elsewhere the tag has moved on; the bundle still builds on the recorded bytes.
     elsewhere = _engine(registry={EXACT: {}})
     elsewhere.images[EXACT] = FakeEngine(images={"newer": {}}).images["newer"]
     built = pipeline.build(out, engine=elsewhere)
     assert elsewhere.pulls == [f"{EXACT}@{digest}"]
-    assert f"FROM {EXACT}@{digest} AS builder" in elsewhere.builds[-1].dockerfile
+    assert builds_from(f"{EXACT}@{digest}", elsewhere.builds[-1].dockerfile)
     assert built.base is not None and built.base.digest == digest
 
 

@@ -1,6 +1,7 @@
 """Bundles (export / load), image sharing helpers and their CLI, without an engine."""
 from __future__ import annotations
 
+
 import gzip
 import hashlib
 import io
@@ -11,6 +12,7 @@ from typing import Dict, List
 
 import pytest
 
+from _dockerfiles import builds_from
 from nbdocker import pipeline
 from nbdocker.stages.share import bundle
 from nbdocker.engine.refs import check_reference, split_reference
@@ -75,8 +77,11 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(
     tree = _tree(out)
     assert sorted(tree) == [
         "Dockerfile", "README.md", "binder/requirements.txt", "binder/runtime.txt",
-        "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py", "nbdocker-build/requirements.txt",
-        "nbdocker-build/runner-requirements.txt", "nbdocker-spec.json",
+        "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py",
+        "nbdocker-build/overrides.txt", "nbdocker-build/requirements.txt",
+        "nbdocker-build/runner-requirements.txt", "nbdocker-build/warmup.py",
+        "nbdocker-build/warmup.txt",
+        "nbdocker-spec.json",
         "notebook/analysis.ipynb", "notebook/data/values.csv", "notebook/helpers.py"]
     assert tree["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
     assert EnvironmentSpec.from_json(tree["nbdocker-spec.json"].decode()) == spec
@@ -84,7 +89,9 @@ def test_bundle_is_the_build_context_plus_spec_binder_and_readme(
     assert tree["binder/requirements.txt"] == b"six==1.16.0\n"
     assert tree["binder/requirements.txt"] == tree["nbdocker-build/requirements.txt"]
     dockerfile = tree["Dockerfile"].decode()
-    assert "FROM python:3.11.7-slim AS builder" in dockerfile  # the exact patch
+    # No CA or index travels in a bundle, so nothing needs a builder stage: one stage,
+    # on the exact patch.
+    assert "FROM python:3.11.7-slim\n" in dockerfile and " AS builder" not in dockerfile
     # Every COPY source of the Dockerfile exists in the bundle: `docker build .` works.
     for line in dockerfile.splitlines():
         if line.startswith("COPY ") and "--from=" not in line:
@@ -126,14 +133,14 @@ def test_the_bundle_base_follows_the_one_policy_and_export_pins_or_warns(
     # NBDOCKER_BASE_IMAGE is the policy for every command, bundles included ...
     monkeypatch.setenv("NBDOCKER_BASE_IMAGE", "nbdocker-local/python:3-bookworm")
     files = bundle.bundle_files(_spec(nbdir), nbdir)
-    assert "FROM nbdocker-local/python:3-bookworm AS builder" in files["Dockerfile"].decode()
+    assert builds_from("nbdocker-local/python:3-bookworm", files["Dockerfile"].decode())
     # ... and export says when others cannot pull that base (a local build: no digest).
     engine = _fake_engine(monkeypatch, tmp_path)
     engine.images["nbdocker-local/python:3-bookworm"] = engine.images["base:1"]
     events: List[Event] = []
     out = pipeline.export(nbdir / "analysis.ipynb", tmp_path / "b", spec=_spec(nbdir),
                           engine=engine, on_event=events.append)
-    assert "FROM nbdocker-local/python:3-bookworm AS builder" in (out / "Dockerfile").read_text()
+    assert builds_from("nbdocker-local/python:3-bookworm", (out / "Dockerfile").read_text())
     assert any(e.kind == "warning" and "others cannot pull it" in e.message for e in events)
     # A base from a registry is pinned by digest in the Dockerfile and the README.
     monkeypatch.delenv("NBDOCKER_BASE_IMAGE")
@@ -141,14 +148,14 @@ def test_the_bundle_base_follows_the_one_policy_and_export_pins_or_warns(
     out = pipeline.export(nbdir / "analysis.ipynb", tmp_path / "c", spec=_spec(nbdir),
                           engine=engine)
     pinned = f"python:3.11.7-slim@{engine.manifest_digest('python:3.11.7-slim')}"
-    assert f"FROM {pinned} AS builder" in (out / "Dockerfile").read_text()
+    assert builds_from(f"{pinned}", (out / "Dockerfile").read_text())
     assert f"`{pinned}` (pinned by digest" in (out / "README.md").read_text()
     # The pin is in the bundle's spec: the bundle digest covers it.
     assert bundle.load_bundle(out).spec.base_image == pinned
     explicit = bundle.bundle_files(_spec(nbdir), nbdir, base_image="corp/python:3.11")
-    assert "FROM corp/python:3.11 AS builder" in explicit["Dockerfile"].decode()
+    assert "FROM corp/python:3.11\n" in explicit["Dockerfile"].decode()
     files = bundle.bundle_files(_spec(nbdir), nbdir)
-    assert "FROM python:3.11.7-slim AS builder" in files["Dockerfile"].decode()
+    assert "FROM python:3.11.7-slim\n" in files["Dockerfile"].decode()
 
 
 def test_secret_files_and_env_named_by_the_spec_are_dropped(nbdir: Path, tmp_path: Path) -> None:
@@ -309,7 +316,7 @@ def test_a_bundle_path_works_where_a_notebook_is_accepted(
     assert pipeline.capture(out) == _spec(nbdir)  # the bundle's spec; no re-capture
     engine = _fake_engine(monkeypatch, tmp_path)
     built = pipeline.build(out, base_image="base:1", engine=engine)
-    context = engine.builds[-1].files
+    context = {name: data for b in engine.builds for name, data in b.files.items()}
     assert context["notebook/helpers.py"] == (nbdir / "helpers.py").read_bytes()
     assert built.spec == _spec(nbdir)
     # Re-exporting a bundle gives the same bundle.
@@ -325,7 +332,10 @@ def test_rebuild_from_bundle_uses_the_local_machines_ca(
     monkeypatch.setenv("PIP_CERT", str(ca))
     engine = _fake_engine(monkeypatch, tmp_path)
     pipeline.build(out, base_image="base:1", engine=engine)
-    assert engine.builds[-1].files["nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
+    # The CA goes to the install container only, never to a build.
+    (install,) = [r for r in engine.runs if "tmp/nbdocker-build/ca-bundle.crt" in r.files_in]
+    assert install.files_in["tmp/nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
+    assert not [b for b in engine.builds if "nbdocker-build/ca-bundle.crt" in b.files]
 
 
 # -- images: push, save, load ---------------------------------------------------------

@@ -66,8 +66,10 @@ def test_context_holds_only_what_the_spec_names(nbdir: Path) -> None:
     files = _contents(build_context(_spec(), nbdir, base_image=BASE))
     assert sorted(files) == [
         "Dockerfile", "nbdocker-build/nbdocker_contract.py", "nbdocker-build/nbdocker_runner.py",
-        "nbdocker-build/requirements.txt",
-        "nbdocker-build/runner-requirements.txt", "notebook/data/x.csv",
+        "nbdocker-build/overrides.txt", "nbdocker-build/requirements.txt",
+        "nbdocker-build/runner-requirements.txt", "nbdocker-build/warmup.py",
+        "nbdocker-build/warmup.txt",
+        "notebook/data/x.csv",
         "notebook/helpers.py", "notebook/nb.ipynb"]
     assert files["nbdocker-build/requirements.txt"] == b"six==1.16.0\n"
     for name, data in runner_files().items():

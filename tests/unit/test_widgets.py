@@ -57,7 +57,7 @@ def test_build_runs_the_pipeline_and_the_bar_advances(notebook: Path, spec: Envi
     panel.click_build()
     assert panel.wait(60)
     assert panel.error is None, panel.message.value
-    assert len(engine.builds) == 1 and panel.result.tag == engine.builds[0].tag
+    assert [b.tag for b in engine.builds if b.tag] == [panel.result.tag]
     assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0
     assert panel.progress.bar.bar_style == "success"
     assert "step" in panel.progress.log.value
@@ -75,7 +75,11 @@ def test_unchecked_and_added_requirements_reach_the_build(notebook: Path,
     assert "six" in panel.checks
     panel.click_build()
     assert panel.wait(60) and panel.error is None, panel.message.value
-    requirements = engine.builds[0].files["nbdocker-build/requirements.txt"].decode()
+    sent = {name: data for b in engine.builds for name, data in b.files.items()}
+    # With a forwarded CA the install inputs go to the install container instead.
+    sent.update({name.replace("tmp/", "", 1): data for r in engine.runs
+                 for name, data in r.files_in.items()})
+    requirements = sent["nbdocker-build/requirements.txt"].decode()
     assert "six==1.16.0" in requirements
     assert "packaging==" not in requirements
 
@@ -95,7 +99,7 @@ def test_build_error_lands_in_the_panel_not_as_a_traceback(notebook: Path,
     panel.click_build()
     assert panel.wait(60)
     assert panel.error is error
-    assert "build failed at step 5/9" in panel.message.value
+    assert "build failed at step 5/" in panel.message.value   # /total: of all build parts
     assert "Traceback" not in panel.message.value
     assert "No matching distribution found" in panel.progress.log.value
     assert panel.progress.bar.bar_style == "danger"

@@ -3,8 +3,11 @@
 Layout inside the tar (all entries sorted, mtime 0, uid/gid 0, fixed modes)::
 
     Dockerfile
-    nbdocker-build/requirements.txt          the locked closure (render.requirements_txt)
-    nbdocker-build/runner-requirements.txt   nbclient + ipykernel pins
+    nbdocker-build/requirements.txt          the pinned environment (requirements_txt)
+    nbdocker-build/runner-requirements.txt   the runner's pins the spec lacks
+    nbdocker-build/overrides.txt             runner-only packages left out (uv overrides)
+    nbdocker-build/guesses.txt               unresolved guesses, installed best effort
+    nbdocker-build/warmup.txt                modules compiled to bytecode at build time
     nbdocker-build/nbdocker_runner.py        nbdocker/stages/run/runner.py
     nbdocker-build/nbdocker_contract.py      nbdocker/contract.py (the runner imports it)
     nbdocker-build/ca-bundle.crt             forwarded CA bundle (builder stage only)
@@ -40,8 +43,7 @@ from ...secrets import file_secret_reason, notebook_secret_warnings
 from ...spec import EnvironmentSpec
 from .hostpip import BuildOptions
 from .dockerfile import (CONTEXT_BUILD_DIR, CONTEXT_LOCAL_DIR, CONTEXT_NOTEBOOK_DIR,
-                         CONTRACT_FILE, RUNNER_FILE, render, requirements_txt,
-                         runner_requirements_txt)
+                         CONTRACT_FILE, RUNNER_FILE, build_files, render)
 
 __all__ = ["build_context", "context_files", "runner_files", "tar_bytes"]
 
@@ -92,11 +94,9 @@ def context_files(spec: EnvironmentSpec, project_dir: Path, *, base_image: str,
     ``project_dir`` is the folder the spec's paths are relative to."""
     options = options or BuildOptions()
     files: Dict[str, bytes] = {
-        "Dockerfile": render(spec, base_image=base_image, options=options).encode("utf-8"),
-        f"{CONTEXT_BUILD_DIR}/requirements.txt": requirements_txt(spec).encode("utf-8"),
-        f"{CONTEXT_BUILD_DIR}/runner-requirements.txt":
-            runner_requirements_txt(spec).encode("utf-8"),
-    }
+        "Dockerfile": render(spec, base_image=base_image, options=options).encode("utf-8")}
+    files.update({f"{CONTEXT_BUILD_DIR}/{name}": data
+                  for name, data in build_files(spec).items()})
     files.update({f"{CONTEXT_BUILD_DIR}/{name}": data for name, data in runner_files().items()})
     if options.ca_bundle:
         try:

@@ -1,9 +1,9 @@
 """What the host's pip setup contributes to a build: a CA bundle and http(s) index URLs.
 
 Corporate proxies (and this project's CI machine) intercept TLS, so pip inside the
-builder needs the host's CA bundle; private indexes need their URLs. Both are discovered
-here, the way pip itself would see them, and go into the *builder stage only* (see
-:mod:`nbdocker.stages.image.dockerfile`).
+install step needs the host's CA bundle; private indexes need their URLs. Both are
+discovered here, the way pip itself would see them, and go to the *install step only*,
+never into an image (see :mod:`nbdocker.stages.image.build`).
 
 Never forwarded: ``file://`` and other non-http(s) indexes, ``find-links`` (local
 directories the engine cannot see), ``constraint`` files, and everything else in pip's
@@ -24,10 +24,9 @@ __all__ = ["BuildOptions", "discover_build_options", "pip_config_files", "read_p
            "INSTALLERS"]
 
 INSTALLERS = ("pip", "uv")
-# uv, because it was faster in 4 of 5 cold numpy+pandas builds (median uv/pip 0.85,
-# benchmarks/build.py); downloads and bytecode compilation dominate either way. Every uv
-# step falls back to pip when uv cannot be installed or fails; NBDOCKER_INSTALLER=pip
-# opts out.
+# uv: with the same 16 pins, a plain `uv pip install -r` Dockerfile built in 0.40 of the
+# time of a plain `pip install -r` one (benchmarks/build.py, 3 cold rounds). Every uv step
+# falls back to pip when uv cannot be fetched or fails; NBDOCKER_INSTALLER=pip opts out.
 DEFAULT_INSTALLER = "uv"
 
 
@@ -35,8 +34,8 @@ DEFAULT_INSTALLER = "uv"
 class BuildOptions:
     """Host-derived inputs of a build that are not part of the notebook's spec.
 
-    ``ca_bundle`` is a host path whose content is copied into the builder stage;
-    ``index_url``/``extra_index_urls`` are http(s) URLs written into the builder's
+    ``ca_bundle`` is a host path whose content goes to the install step;
+    ``index_url``/``extra_index_urls`` are http(s) URLs written into the install step's
     pip.conf (and uv.toml); ``trusted_hosts`` pip's ``trusted-host`` values;
     ``installer`` is ``"uv"`` (default; pip is its fallback) or ``"pip"``.
     """
@@ -53,7 +52,7 @@ class BuildOptions:
 
     @property
     def has_index_config(self) -> bool:
-        """True when a pip.conf / uv.toml goes into the builder."""
+        """True when a pip.conf / uv.toml goes to the install step."""
         return bool(self.index_url or self.extra_index_urls or self.trusted_hosts)
 
 
