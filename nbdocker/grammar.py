@@ -4,8 +4,9 @@ A spec may come from someone else (a bundle's ``nbdocker-spec.json``), and its f
 end up in a Dockerfile, in ``requirements.txt``, on a shell line and on the runner's
 command line. Two defences, both here so that there is one rule for each:
 
-* **grammar** (:func:`check_spec`, called whenever an
-  :class:`~nbdocker.spec.EnvironmentSpec` is made or loaded): every field must match
+* **grammar** (:func:`check_word`, :func:`check_text`, :func:`check_relative_path`, ...,
+  applied to every field whenever an :class:`~nbdocker.spec.EnvironmentSpec` is made or
+  loaded; the spec walks its own fields): every field must match
   what it claims to be — a distribution name is a PEP 508 name, a version a version, a
   specifier a PEP 440 specifier set, an apt package a Debian package name, an
   environment variable a POSIX name, a file path a relative path inside the project
@@ -21,16 +22,13 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .exceptions import InputError
 
-if TYPE_CHECKING:
-    from .spec import EnvironmentSpec
-
-__all__ = ["check_spec", "check_text", "check_relative_path", "check_env_name",
-           "check_apt_package", "dockerfile_string", "dockerfile_comment", "shell_words",
-           "FILE_KINDS"]
+__all__ = ["check_word", "check_text", "check_texts", "check_list", "check_relative_path",
+           "check_env_name", "check_apt_package", "check_specifier", "field_error",
+           "dockerfile_string", "dockerfile_comment", "shell_words", "WORDS", "FILE_KINDS"]
 
 FILE_KINDS = ("notebook", "module", "package", "data")
 # C0 and C1 controls, DEL and the Unicode line/paragraph separators: anything that a
@@ -53,7 +51,8 @@ _PY_VERSION = re.compile(r"^[0-9]+(?:\.[0-9]+){0,2}[A-Za-z0-9.+]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _fail(field: str, value: Any, what: str, *, show: bool = True) -> InputError:
+def field_error(field: str, value: Any, what: str, *, show: bool = True) -> InputError:
+    """The error for a spec field: ``spec field FIELD: VALUE is not WHAT``."""
     shown = repr(value) if show else "its value"
     if len(shown) > 80:
         shown = shown[:77] + "..."
@@ -65,18 +64,38 @@ def check_text(value: Any, field: str, *, limit: int = _MAX_TEXT, show: bool = T
     characters); :class:`InputError` naming ``field`` otherwise (``show=False`` keeps
     the value itself out of the message: it may be a secret)."""
     if not isinstance(value, str):
-        raise _fail(field, value, "a string", show=show)
+        raise field_error(field, value, "a string", show=show)
     if _CONTROL.search(value):
-        raise _fail(field, value, "text without control characters (newlines, escapes)",
+        raise field_error(field, value, "text without control characters (newlines, escapes)",
                     show=show)
     if len(value) > limit:
-        raise _fail(field, value, f"at most {limit} characters long", show=show)
+        raise field_error(field, value, f"at most {limit} characters long", show=show)
     return value
+
+
+# The named word grammars of check_word: the pattern and what a match is.
+_WORDS = {
+    "distribution": (_DIST_NAME, "a distribution name (PEP 508)"),
+    "version": (_VERSION, "a version (1.26.4)"),
+    "module": (_MODULE, "a module name"),
+    "python": (_PY_VERSION, "a Python version (3.11.7)"),
+    "implementation": (_KERNEL_NAME, "an implementation name (CPython)"),
+    "kernel": (_KERNEL_NAME, "a kernel name ([A-Za-z0-9._-]+)"),
+    "release": (_DISTRIBUTION, "a release such as debian:bookworm"),
+    "sha256": (_SHA256, "a sha256 (64 hex digits)"),
+}
+WORDS = tuple(_WORDS)
+
+
+def check_word(value: Any, kind: str, field: str) -> str:
+    """``value`` when it matches the grammar ``kind`` (one of :data:`WORDS`)."""
+    pattern, what = _WORDS[kind]
+    return _match(value, pattern, field, what)
 
 
 def _match(value: Any, pattern: "re.Pattern[str]", field: str, what: str) -> str:
     if not isinstance(value, str) or not pattern.match(value):
-        raise _fail(field, value, what)
+        raise field_error(field, value, what)
     return value
 
 
@@ -85,7 +104,7 @@ def check_relative_path(value: Any, field: str) -> str:
     no empty or ``.`` component, no backslash, no control character."""
     text = check_text(value, field, limit=1024)
     if "\\" in text:
-        raise _fail(field, value, "a POSIX path (it holds a backslash; use / between folders)")
+        raise field_error(field, value, "a POSIX path (it holds a backslash; use / between folders)")
     parts = text.split("/")
     if not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise InputError(f"spec field {field}: {value!r} is outside the project root "
@@ -106,83 +125,28 @@ def check_env_name(value: Any, field: str) -> str:
     return _match(value, _ENV_NAME, field, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _check_specifier(value: Any, field: str) -> str:
+def check_specifier(value: Any, field: str) -> str:
+    """A PEP 440 version specifier set (``>=1.2,<2``)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     text = check_text(value, field, limit=512)
     try:
         SpecifierSet(text)
     except InvalidSpecifier:
-        raise _fail(field, value, "a version specifier (PEP 440, e.g. >=1.2,<2)") from None
+        raise field_error(field, value, "a version specifier (PEP 440, e.g. >=1.2,<2)") from None
     return text
 
 
-def _strings(values: Any, field: str) -> Sequence[Any]:
+def check_list(values: Any, field: str) -> Sequence[Any]:
+    """``values`` when it is a list (or tuple)."""
     if not isinstance(values, (tuple, list)):
-        raise _fail(field, values, "a list")
+        raise field_error(field, values, "a list")
     return values
 
 
-def check_spec(spec: "EnvironmentSpec") -> None:
-    """Check every field of ``spec`` against its grammar (see the module docstring);
-    :class:`InputError` names the first field that does not match."""
-    check_relative_path(spec.notebook, "notebook")
-    _match(spec.python.version, _PY_VERSION, "python.version", "a Python version (3.11.7)")
-    _match(spec.python.implementation, _KERNEL_NAME, "python.implementation",
-           "an implementation name (CPython)")
-    check_text(spec.platform.system, "platform.system", limit=64)
-    check_text(spec.platform.machine, "platform.machine", limit=64)
-    _match(spec.platform.kernel_name, _KERNEL_NAME, "platform.kernel_name",
-           "a kernel name ([A-Za-z0-9._-]+)")
-    for i, req in enumerate(_strings(spec.requirements, "requirements")):
-        at = f"requirements[{i}]"
-        _match(req.name, _DIST_NAME, f"{at}.name", "a distribution name (PEP 508)")
-        if req.version is not None:
-            _match(req.version, _VERSION, f"{at}.version", "a version (1.26.4)")
-        if req.specifier is not None:
-            _check_specifier(req.specifier, f"{at}.specifier")
-        _texts(req.reasons, f"{at}.reasons")
-        for j, parent in enumerate(_strings(req.required_by, f"{at}.required_by")):
-            _match(parent, _DIST_NAME, f"{at}.required_by[{j}]", "a distribution name")
-        if req.local is not None and req.local != ".":  # "." is the project root itself
-            check_relative_path(req.local, f"{at}.local")
-    for i, unresolved in enumerate(_strings(spec.unresolved, "unresolved")):
-        at = f"unresolved[{i}]"
-        _match(unresolved.module, _MODULE, f"{at}.module", "a module name")
-        if unresolved.pypi_name is not None:
-            _match(unresolved.pypi_name, _DIST_NAME, f"{at}.pypi_name",
-                   "a distribution name (PEP 508)")
-        _texts(unresolved.reasons, f"{at}.reasons")
-    for i, entry in enumerate(_strings(spec.files, "files")):
-        at = f"files[{i}]"
-        check_relative_path(entry.path, f"{at}.path")
-        if entry.kind not in FILE_KINDS:
-            raise _fail(f"{at}.kind", entry.kind, f"one of {', '.join(FILE_KINDS)}")
-        if isinstance(entry.size, bool) or not isinstance(entry.size, int) or entry.size < 0:
-            raise _fail(f"{at}.size", entry.size, "a size in bytes")
-        _match(entry.sha256, _SHA256, f"{at}.sha256", "a sha256 (64 hex digits)")
-    for i, package in enumerate(_strings(spec.apt_packages, "apt_packages")):
-        at = f"apt_packages[{i}]"
-        check_apt_package(package.name, package.version, at)
-        if package.distribution is not None:
-            _match(package.distribution, _DISTRIBUTION, f"{at}.distribution",
-                   "a release such as debian:bookworm")
-        _texts(package.reasons, f"{at}.reasons")
-    for i, pair in enumerate(_strings(spec.env, "env")):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise _fail(f"env[{i}]", pair, "a [NAME, VALUE] pair")
-        check_env_name(pair[0], f"env[{i}].name")
-        check_text(pair[1], f"env[{i}].value", show=False)
-    _texts(spec.warnings, "warnings")
-    if spec.base_image is not None:
-        from .engine.refs import check_reference
-
-        check_reference(check_text(spec.base_image, "base_image", limit=512), "base_image",
-                        digest=True)
-
-
-def _texts(values: Any, field: str) -> None:
-    for i, text in enumerate(_strings(values, field)):
+def check_texts(values: Any, field: str) -> None:
+    """A list of strings, each as :func:`check_text` wants it."""
+    for i, text in enumerate(check_list(values, field)):
         check_text(text, f"{field}[{i}]")
 
 

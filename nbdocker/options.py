@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Mapping, 
 
 from .exceptions import InputError
 from .stages.image.base import PLATFORMS, PULL_POLICIES
+from .stages.run.backends import BACKENDS
 
 __all__ = ["Options", "Flag", "COMMANDS", "add_arguments", "from_namespace", "flags_of",
            "NETWORKS", "BACKENDS", "PULL_POLICIES", "PLATFORMS", "parse_seconds",
@@ -39,7 +40,6 @@ _SWEEPING = frozenset({"sweep"})
 _COMPARING = frozenset({"verify", "compare"})   # compare options: verify's and compare's
 _PULLING = _BUILDING | {"export"}   # export pins the base by digest, pulling when missing
 NETWORKS = ("none", "bridge", "host")
-BACKENDS = ("local", "swarm", "kubernetes")
 _MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _MIN_MEMORY = 6 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

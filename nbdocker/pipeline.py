@@ -550,7 +550,9 @@ def _environments(engine: Optional[ContainerEngine], built: Optional[BuildOutcom
     def kernel(nb: Any) -> str:
         return str(((nb.metadata.get("kernelspec") or {}).get("name")) or "")
 
-    first = Environment("original (saved outputs)", python=python(original),
+    # The saved outputs' own Python, else the captured interpreter's (same notebook).
+    first = Environment("original (saved outputs)",
+                        python=python(original) or (built.spec.python.version if built else ""),
                         kernel=kernel(original))
     if engine is None or built is None:
         return first, Environment("re-run", python=python(rerun), kernel=kernel(rerun))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .exceptions import InputError
+from . import grammar as g
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -180,9 +181,7 @@ class EnvironmentSpec:
         object.__setattr__(self, "apt_packages", tuple(sorted(
             {p.name: p for p in self.apt_packages}.values(), key=lambda p: p.name)))
         object.__setattr__(self, "env", tuple(sorted(tuple(pair) for pair in self.env)))
-        from .grammar import check_spec
-
-        check_spec(self)
+        _check_fields(self)
 
     # -- views ---------------------------------------------------------------
     @property
@@ -305,3 +304,57 @@ def _to_plain(obj: Any) -> Any:
     if isinstance(obj, (tuple, list)):
         return [_to_plain(x) for x in obj]
     return obj
+
+
+def _check_fields(spec: "EnvironmentSpec") -> None:
+    """Check every field of ``spec`` against :mod:`nbdocker.grammar`;
+    :class:`~nbdocker.exceptions.InputError` names the first field that does not match."""
+    g.check_relative_path(spec.notebook, "notebook")
+    g.check_word(spec.python.version, "python", "python.version")
+    g.check_word(spec.python.implementation, "implementation", "python.implementation")
+    g.check_text(spec.platform.system, "platform.system", limit=64)
+    g.check_text(spec.platform.machine, "platform.machine", limit=64)
+    g.check_word(spec.platform.kernel_name, "kernel", "platform.kernel_name")
+    for i, req in enumerate(g.check_list(spec.requirements, "requirements")):
+        at = f"requirements[{i}]"
+        g.check_word(req.name, "distribution", f"{at}.name")
+        if req.version is not None:
+            g.check_word(req.version, "version", f"{at}.version")
+        if req.specifier is not None:
+            g.check_specifier(req.specifier, f"{at}.specifier")
+        g.check_texts(req.reasons, f"{at}.reasons")
+        for j, parent in enumerate(g.check_list(req.required_by, f"{at}.required_by")):
+            g.check_word(parent, "distribution", f"{at}.required_by[{j}]")
+        if req.local is not None and req.local != ".":  # "." is the project root itself
+            g.check_relative_path(req.local, f"{at}.local")
+    for i, unresolved in enumerate(g.check_list(spec.unresolved, "unresolved")):
+        at = f"unresolved[{i}]"
+        g.check_word(unresolved.module, "module", f"{at}.module")
+        if unresolved.pypi_name is not None:
+            g.check_word(unresolved.pypi_name, "distribution", f"{at}.pypi_name")
+        g.check_texts(unresolved.reasons, f"{at}.reasons")
+    for i, entry in enumerate(g.check_list(spec.files, "files")):
+        at = f"files[{i}]"
+        g.check_relative_path(entry.path, f"{at}.path")
+        if entry.kind not in g.FILE_KINDS:
+            raise g.field_error(f"{at}.kind", entry.kind, f"one of {', '.join(g.FILE_KINDS)}")
+        if isinstance(entry.size, bool) or not isinstance(entry.size, int) or entry.size < 0:
+            raise g.field_error(f"{at}.size", entry.size, "a size in bytes")
+        g.check_word(entry.sha256, "sha256", f"{at}.sha256")
+    for i, package in enumerate(g.check_list(spec.apt_packages, "apt_packages")):
+        at = f"apt_packages[{i}]"
+        g.check_apt_package(package.name, package.version, at)
+        if package.distribution is not None:
+            g.check_word(package.distribution, "release", f"{at}.distribution")
+        g.check_texts(package.reasons, f"{at}.reasons")
+    for i, pair in enumerate(g.check_list(spec.env, "env")):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise g.field_error(f"env[{i}]", pair, "a [NAME, VALUE] pair")
+        g.check_env_name(pair[0], f"env[{i}].name")
+        g.check_text(pair[1], f"env[{i}].value", show=False)
+    g.check_texts(spec.warnings, "warnings")
+    if spec.base_image is not None:
+        from .engine.refs import check_reference
+
+        check_reference(g.check_text(spec.base_image, "base_image", limit=512), "base_image",
+                        digest=True)

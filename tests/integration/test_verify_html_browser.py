@@ -29,7 +29,10 @@ PLOT_CELL = 7
 
 
 def _doctor_the_plot(path: Path) -> None:
+    """The plot changed by pixels, and the saved outputs said to come from Python 3.11.1
+    (a patch no image here has: the report must name both versions)."""
     nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.setdefault("language_info", {})["version"] = "3.11.1"
     output = next(o for o in nb.cells[PLOT_CELL].outputs if "image/png" in o.get("data", {}))
     image = Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"])))
     ImageDraw.Draw(image).rectangle([(60, 40), (200, 120)], fill="black")
@@ -66,6 +69,9 @@ def test_html_and_junit_reports_of_a_real_verify(engine: Any, base_image: str, t
     assert report["settings"]["runs"] == 2
     assert report["environments"]["rerun"]["image"] == report["image"]
     assert report["environments"]["rerun"]["base_image"]
+    image_python = report["environments"]["rerun"]["python"]
+    assert report["environments"]["original"]["python"] == "3.11.1"
+    assert image_python.startswith("3.11.") and image_python != "3.11.1"
     assert engine.list_containers() == containers, "a container was left behind"
     assert _snapshot(folder) == before
 
@@ -97,6 +103,8 @@ def test_html_and_junit_reports_of_a_real_verify(engine: Any, base_image: str, t
         assert right["x"] >= left["x"] + left["width"]                # side by side
         assert page.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
         assert page.locator(f"#cell-{PLOT_CELL} .pixels img").count() == 1
+        assert page.locator(".python").inner_text() == \
+            f"image Python {image_python}, notebook 3.11.1: patch differs"
         page.locator(f"#cell-{PLOT_CELL}").scroll_into_view_if_needed()
         page.screenshot(path=str(shot), full_page=True)
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []

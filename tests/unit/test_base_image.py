@@ -2,6 +2,8 @@
 digest pinning, local-only bases, Python and platform warnings, bundles' pins."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 
 from pathlib import Path
 from typing import List
@@ -161,7 +163,9 @@ def test_the_report_names_both_pythons(notebook: Path, tmp_path: Path) -> None:
     report = ReproductionReport(reproduced=True, cells=(), image="img", notebook="nb.ipynb",
                                 original=Environment("original", python="3.11.7"),
                                 rerun=Environment("re-run", python="3.11.2"))
-    assert "Python: original 3.11.7, re-run 3.11.2 (patch differs)" in format_report(report)
+    assert "re-run Python 3.11.2, original 3.11.7: patch differs" in format_report(report)
+    in_image = replace(report, rerun=Environment("re-run", python="3.11.2", image="img"))
+    assert "image Python 3.11.2, notebook 3.11.7: patch differs" in format_report(in_image)
     sides = report.to_dict()["environments"]
     assert (sides["original"]["python"], sides["rerun"]["python"]) == ("3.11.7", "3.11.2")
 

@@ -238,7 +238,7 @@ def _apt(spec: EnvironmentSpec) -> List[str]:
     """The OS-package layer: sorted, pinned where known, no recommends, lists removed."""
     if not spec.apt_packages:
         return []
-    # check_spec (nbdocker.grammar) has validated every name and version already.
+    # The spec's grammar (nbdocker.grammar) has validated every name and version already.
     words = shell_words(p.pin for p in sorted(spec.apt_packages, key=lambda p: p.name))
     return [
         "RUN apt-get update \\\n"

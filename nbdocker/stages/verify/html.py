@@ -210,7 +210,8 @@ def html_page(report: ReproductionReport) -> str:
         f"<div class='verdict {state}' id='verdict'>{_h(report.verdict)}</div>"
         f"<p>{_h(_counts(report))} · compared with {_h(report.settings.describe())}</p>"
         f"{notes}<h2>Environments</h2>{_environments(report)}"
-        "<h2>Cells</h2><table class='cells'><tr><th>cell</th><th>In [n]</th><th>id</th>"
+        + (f"<p class='python'>{_h(report.python_line)}</p>" if report.python_line else "")
+        + "<h2>Cells</h2><table class='cells'><tr><th>cell</th><th>In [n]</th><th>id</th>"
         f"<th>status</th><th>source</th><th>why</th></tr>{rows}</table>"
         + "".join(_cell(c, labels) for c in report.cells)
         + "</body></html>\n")

@@ -247,14 +247,17 @@ class ReproductionReport:
 
     @property
     def python_line(self) -> str:
-        """``Python: original 3.11.7, re-run 3.11.2 (patch differs)`` when both sides'
-        versions are known (a patch difference is named: outputs can depend on it)."""
+        """``image Python 3.11.2, notebook 3.11.7: patch differs`` (for a re-run in a
+        container; ``re-run Python …, original …`` otherwise) when both sides' versions
+        are known: outputs can depend on any difference, the patch included."""
         a, b = self.original.python, self.rerun.python
         if not (a and b):
             return ""
         from ..image.base import python_difference
 
-        return f"Python: original {a}, re-run {b} ({python_difference(b, a) or 'same'})"
+        names = ("image", "notebook") if self.rerun.image else ("re-run", "original")
+        return (f"{names[0]} Python {b}, {names[1]} {a}: "
+                f"{python_difference(b, a) or 'same'}")
 
     @property
     def strict_images(self) -> bool:

@@ -1,18 +1,31 @@
 """Sweep backends: where a sweep's runs go (see :mod:`.base` for the seam)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ....engine.base import ContainerEngine
 from ....exceptions import InputError
-from ....options import BACKENDS
-from .base import SweepBackend, TaskSink
+
+if TYPE_CHECKING:
+    from ....engine.base import ContainerEngine
+    from .base import SweepBackend
 
 __all__ = ["BACKENDS", "SweepBackend", "TaskSink", "get_backend"]
 
+BACKENDS = ("local", "swarm", "kubernetes")   # sweep --backend (nbdocker.options)
 
-def get_backend(name: str, engine: Optional[ContainerEngine], *,
-                registry: Optional[str] = None) -> SweepBackend:
+
+def __getattr__(name: str) -> Any:
+    # The seam's classes load with the sweep machinery (nbformat & co.), not with the
+    # option table that only needs BACKENDS.
+    if name in ("SweepBackend", "TaskSink"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(name)
+
+
+def get_backend(name: str, engine: Optional["ContainerEngine"], *,
+                registry: Optional[str] = None) -> "SweepBackend":
     """The backend called ``name``; cluster backends push to ``registry``. ``engine`` may
     be None only for a Kubernetes backend given an image it need not push."""
     if name == "local":
