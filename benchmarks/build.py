@@ -98,6 +98,9 @@ class Bench:
         self.engine, self.base, self.directory, self.ca = engine, base, directory, ca
         self.tags: List[str] = []
         self.results: Dict[str, BuildResult] = {}
+        # Every image built, by id: a rebuild under the same tag leaves the earlier one
+        # untagged, and removing tags alone would leak it.
+        self.image_ids: List[str] = []
 
     def tag(self, name: str) -> str:
         tag = f"nbdocker-bench/{name}"
@@ -107,7 +110,9 @@ class Bench:
     def timed(self, name: str, fn: Callable[[], BuildResult]) -> float:
         start = time.perf_counter()
         self.results[name] = fn()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        self.image_ids.append(self.results[name].image_id)
+        return seconds
 
     def nbdocker(self, name: str, spec: EnvironmentSpec, base: str, options: BuildOptions,
                  nocache: bool = True, edit: Optional[Callable[[str], str]] = None) -> float:
@@ -295,8 +300,8 @@ def main() -> int:
                         statistics.median(cold["single"]))
         finally:
             if not args.keep:
-                for tag in reversed(bench.tags):
-                    engine.remove_image(tag)
+                for ref in [*reversed(bench.tags), *reversed(bench.image_ids)]:
+                    engine.remove_image(ref)
     return 0
 
 

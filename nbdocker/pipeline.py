@@ -318,7 +318,7 @@ def run(notebook: Optional[PathLike] = None, options: Optional[Options] = None, 
     if notebook is not None:
         path, spec = _resolve(notebook, spec, options)
     # Everything that can be refused is refused before a build or a load starts.
-    node, output = _container_notebook(path, options.output, source)
+    node, output = _container_notebook(path, options.output, source, given=notebook)
     engine = engine or _default_engine()
     engine.check_limits(_limits(options))
     image = options.image
@@ -357,7 +357,7 @@ def verify(notebook: PathLike, options: Optional[Options] = None, *,
     options = _options(options, changes)
     _check_reports(options)
     path, spec = _resolve(notebook, spec, options)
-    source, output = _container_notebook(path, options.output)
+    source, output = _container_notebook(path, options.output, given=notebook)
     engine = engine or _default_engine()   # a bad notebook is said before the engine
     engine.check_limits(_limits(options))
     mark_skipped_cells(source)   # nbval's NBVAL_SKIP: not run (an in-memory copy)
@@ -674,12 +674,14 @@ def _resolve(notebook: PathLike, spec: Optional[EnvironmentSpec], options: Optio
 
 
 def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
-                        source: Any = None) -> Tuple[Any, Optional[PathLike]]:
+                        source: Any = None, *, given: Optional[PathLike] = None
+                        ) -> Tuple[Any, Optional[PathLike]]:
     """What to send to the container, read once: an in-memory copy of the notebook (or
     of ``source``) in which cells driving nbdocker (``%load_ext nbdocker``,
     ``%dockerize``) are tagged to be skipped, and the output path (beside the original,
-    never over it; with ``source``, only an explicit ``output``). ``(None, output)``
-    runs the notebook baked into the image."""
+    never over it; for a bundle (``given``), beside the bundle, never into it; with
+    ``source``, only an explicit ``output``). ``(None, output)`` runs the notebook baked
+    into the image."""
     if notebook is None:
         if output is not None:
             from ._fs import check_writable
@@ -695,6 +697,10 @@ def _container_notebook(notebook: Optional[Path], output: Optional[PathLike],
     marked, _ = mark_nbdocker_cells(source if source is not None else read_notebook(notebook))
     if source is not None and output is None:
         return marked, None
+    from .stages.share.bundle import is_bundle
+
+    if output is None and given is not None and is_bundle(given):
+        notebook = Path(given).absolute().parent / notebook.name   # a bundle stays as it was
     out = resolve_output_path(notebook, output)
     check_writable(out, "--output")   # found now, not after the whole run
     return marked, out

@@ -19,7 +19,7 @@ from .. import contract
 from ..events import EventHandler
 
 __all__ = ["ContainerEngine", "BuildStep", "BuildResult", "ContainerLimits", "ContainerResult",
-           "ImageInfo"]
+           "ImageInfo", "dockerfile_instructions", "build_steps"]
 
 
 @dataclass(frozen=True)
@@ -193,3 +193,39 @@ class ContainerEngine(abc.ABC):
     @abc.abstractmethod
     def push(self, ref: str, *, on_event: Optional[EventHandler] = None) -> str:
         """Push ``ref``; return the repository digest (``sha256:...``)."""
+
+
+def dockerfile_instructions(text: str) -> List[str]:
+    """The instructions of a Dockerfile, continuation lines joined, comments dropped
+    (the same text the classic builder prints after ``Step i/n :``)."""
+    out: List[str] = []
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1].rstrip() + " "
+            continue
+        current += line
+        out.append(" ".join(current.split()))
+        current = ""
+    if current:
+        out.append(" ".join(current.split()))
+    return out
+
+
+def build_steps(context_tar: bytes, labels: Mapping[str, str]) -> Optional[int]:
+    """How many steps the classic builder runs for ``context_tar``: the Dockerfile's
+    instructions plus one ``LABEL`` step per build label (which the builder's own
+    ``Step i/n`` total leaves out); None when the context has no Dockerfile."""
+    import io
+    import tarfile
+
+    try:
+        with tarfile.open(fileobj=io.BytesIO(context_tar)) as tar:
+            member = tar.extractfile("Dockerfile")
+            text = member.read().decode("utf-8") if member is not None else None
+    except (KeyError, tarfile.TarError, UnicodeDecodeError):
+        return None
+    return None if text is None else len(dockerfile_instructions(text)) + len(labels)

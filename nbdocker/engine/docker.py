@@ -36,7 +36,7 @@ from ..signals import deferred
 from .buildlog import GuessLog, failure_reason, parse_pip_error, short
 from .refs import registry_failure, registry_of, split_reference
 from .base import (BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult,
-                   ImageInfo)
+                   ImageInfo, build_steps)
 
 __all__ = ["DockerEngine", "parse_pip_error"]
 
@@ -102,8 +102,11 @@ _DAEMON_RUN_ERROR_RE = re.compile(r"^The command .* returned a non-zero code: (\
 class _BuildStream:
     """Turns the classic builder's JSON stream into BuildSteps, log lines and events."""
 
-    def __init__(self, on_event: Optional[EventHandler]) -> None:
+    def __init__(self, on_event: Optional[EventHandler], total: Optional[int] = None) -> None:
         self.on_event = on_event
+        # The classic builder's "Step i/n" leaves out the LABEL steps of the build's
+        # labels; the caller's count includes them.
+        self.total = total
         self.steps: List[BuildStep] = []
         self.log: List[str] = []
         self.step_log: List[str] = []          # lines of the current step only
@@ -148,7 +151,8 @@ class _BuildStream:
             return
         m = _STEP_RE.match(line)
         if m:
-            self.pending = (int(m.group(1)), int(m.group(2)), m.group(3))
+            index = int(m.group(1))
+            self.pending = (index, max(int(m.group(2)), self.total or 0, index), m.group(3))
             self.current = self.pending
             self._started[self.pending[0]] = time.monotonic()
             self.step_log = []
@@ -302,7 +306,7 @@ class DockerEngine(ContainerEngine):
         image untagged; ``nocache`` forces every step to run (benchmarks). Intermediate
         containers are removed even when a step fails; an interrupted build
         (KeyboardInterrupt) is stopped on the daemon too."""
-        parser = _BuildStream(on_event)
+        parser = _BuildStream(on_event, build_steps(context_tar, labels))
         finished = False
         # The build's HTTP response, to close it when interrupted: only a closed
         # connection makes the daemon stop (the classic builder has no cancel call).

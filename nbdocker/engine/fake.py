@@ -45,6 +45,7 @@ from .._fs import atomic_writer
 from ..events import Event, EventHandler, Phase, emit
 from ..exceptions import BuildError, EngineUnavailable, ImageNotFound, RegistryError
 from .base import (BuildResult, BuildStep, ContainerEngine, ContainerLimits, ContainerResult,
+                   dockerfile_instructions,
                    ImageInfo)
 
 __all__ = ["FakeEngine", "FakeBuild", "FakeRun", "dockerfile_instructions"]
@@ -84,26 +85,6 @@ class _Image:
     labels: Dict[str, str] = field(default_factory=dict)
     repo_digests: Tuple[str, ...] = ()
     platform: str = "linux/amd64"
-
-
-def dockerfile_instructions(text: str) -> List[str]:
-    """The instructions of a Dockerfile, continuation lines joined, comments dropped
-    (the same text the classic builder prints after ``Step i/n :``)."""
-    out: List[str] = []
-    current = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not current and (not line or line.startswith("#")):
-            continue
-        if line.endswith("\\"):
-            current += line[:-1].rstrip() + " "
-            continue
-        current += line
-        out.append(" ".join(current.split()))
-        current = ""
-    if current:
-        out.append(" ".join(current.split()))
-    return out
 
 
 def _untar(data: bytes) -> Dict[str, bytes]:
@@ -198,8 +179,8 @@ class FakeEngine(ContainerEngine):
         if "Dockerfile" not in files:
             raise BuildError("build failed: the context has no Dockerfile")
         instructions = dockerfile_instructions(files["Dockerfile"].decode("utf-8"))
-        if labels:  # the classic builder adds the build's labels as a last step
-            instructions.append("LABEL " + " ".join(f"{k}={v}" for k, v in labels.items()))
+        # The classic builder adds one LABEL step per build label, sorted, at the end.
+        instructions += [f"LABEL {k}={v}" for k, v in sorted(labels.items())]
         steps: List[BuildStep] = []
         image_labels: Dict[str, str] = {}
         key = ""

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 ".tar; prints the path, then the bundle digest")
         add_arguments(p, [command])
         if command == "capture":
-            p.add_argument("--json", action="store_true", help="print the EnvironmentSpec as JSON")
+            _output_args(p, "print the EnvironmentSpec as JSON")
             p.add_argument("--all", action="store_true",
                            help="also list the locked transitive requirements in the table")
         elif command in ("build", "run", "push"):
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
             _output_args(p, "print the ReproductionReport as JSON on stdout")
         elif command == "sweep":
             _output_args(p, "print the results table (results.json's document) on stdout")
-        elif command == "export":
+        elif command in ("export", "dockerfile"):
             p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p = sub.add_parser("ci", help="print a CI workflow that verifies every notebook",
                        description="Print a ready GitHub Actions workflow or GitLab CI job "

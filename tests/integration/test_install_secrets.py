@@ -123,6 +123,10 @@ def test_a_successful_build_leaves_only_the_final_image_and_no_secret(
             assert INDEX_CANARY.encode() not in data, f"index password in {name}"
         assert any(n.endswith("work/demo.ipynb") for n in names)   # we did look into layers
         assert any(n.endswith("site-packages/six.py") for n in names)
+        # The install's inputs went in below /tmp without touching /tmp itself: it is
+        # still world-writable with the sticky bit, as every program expects.
+        mode = engine.run(tag, ["stat", "-c", "%a", "/tmp"])
+        assert mode.exit_code == 0 and mode.logs[-1].strip() == "1777", mode.logs
     finally:
         engine.remove_image(tag)
 

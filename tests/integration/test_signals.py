@@ -129,8 +129,9 @@ def test_signal_during_build(name: str, engine: Any, fresh_base: str, tmp_path: 
     before = _containers(engine)
     proc = Nbdocker(["build", str(notebook), "--base-image", fresh_base, "--python",
                      sys.executable, "--tag", f"nbdocker-itest/sig-build:{RUN}"], tmp_path)
-    # The venv + uv step downloads from an index: long enough to be cut in the middle.
-    proc.wait_for(lambda: any("python3 -m venv" in line for line in proc.lines))
+    # The install step (a Dockerfile RUN, or the install container when this host
+    # forwards a CA) downloads from an index: long enough to be cut in the middle.
+    proc.wait_for(lambda: any("RUN set -e" in line for line in proc.lines))
     time.sleep(1.0)
     code = proc.signal(signum)
     _check_clean(code, expected, proc, work, ["nb.ipynb"])

@@ -333,8 +333,8 @@ def test_rebuild_from_bundle_uses_the_local_machines_ca(
     engine = _fake_engine(monkeypatch, tmp_path)
     pipeline.build(out, base_image="base:1", engine=engine)
     # The CA goes to the install container only, never to a build.
-    (install,) = [r for r in engine.runs if "tmp/nbdocker-build/ca-bundle.crt" in r.files_in]
-    assert install.files_in["tmp/nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
+    (install,) = [r for r in engine.runs if "nbdocker-build/ca-bundle.crt" in r.files_in]
+    assert install.files_in["nbdocker-build/ca-bundle.crt"] == b"LOCAL-CA\n"
     assert not [b for b in engine.builds if "nbdocker-build/ca-bundle.crt" in b.files]
 
 

@@ -226,9 +226,9 @@ def test_with_a_ca_the_environment_is_installed_in_a_container_once_and_reused(
     assert system.tag is None and set(system.files) == {"Dockerfile"}   # no secret, no input
     (install,) = engine.runs
     assert install.image == system.result.image_id and install.limits.user == "0"  # type: ignore
-    assert install.command[:2] == ("/bin/sh", "-c") and install.workdir == "/"
-    assert install.files_in["tmp/nbdocker-build/ca-bundle.crt"] == b"CA\n"
-    assert "tmp/nbdocker-build/requirements.txt" in install.files_in
+    assert install.command[:2] == ("/bin/sh", "-c") and install.workdir == "/tmp"
+    assert install.files_in["nbdocker-build/ca-bundle.crt"] == b"CA\n"
+    assert "nbdocker-build/requirements.txt" in install.files_in
     assert not any(n.startswith("notebook/") for n in install.files_in)
     env_id = engine.find_image(contract.LABEL_ENV, next(
         i.labels[contract.LABEL_ENV] for i in engine.images.values() if contract.LABEL_ENV in i.labels))

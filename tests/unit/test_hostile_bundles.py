@@ -151,6 +151,25 @@ def test_verify_against_a_published_digest(made: Path, capsys: pytest.CaptureFix
     assert "--expect-digest must be" in capsys.readouterr().err
 
 
+def test_the_published_digest_lets_run_and_verify_through(
+        made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The field test's bug: the bundle was resolved, then resolved again as a notebook.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    digest = bundle.digest_of(made)
+    engine = FakeEngine(images={"base:1": {}},
+                        run_handler=lambda i, c, f: ContainerResult(0, logs=("3.11.7",)))
+    built = pipeline.ensure_image(made, base_image="base:1", expect_digest=digest,
+                                  engine=engine)
+    for action in (pipeline.run, pipeline.verify):
+        with pytest.raises(Exception) as caught:   # the stub engine runs no kernel...
+            action(made, base_image="base:1", expect_digest=digest, engine=engine)
+        assert "digest" not in str(caught.value)   # ...but the digest was accepted
+    assert engine.image_id(built.tag) is not None
+    with pytest.raises(BundleError, match="not the expected"):
+        pipeline.run(made, base_image="base:1", expect_digest="sha256:" + "0" * 64,
+                     engine=engine)
+
+
 def test_expect_digest_needs_a_bundle(nbdir: Path) -> None:
     with pytest.raises(InputError, match="checks a bundle"):
         pipeline.capture(nbdir / "analysis.ipynb", expect_digest="sha256:" + "0" * 64)

@@ -24,15 +24,16 @@ Progress events, steps and build errors of the parts are numbered as one sequenc
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import time
 from dataclasses import replace
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ... import contract
-from ...engine.base import BuildResult, BuildStep, ContainerEngine, ContainerLimits
+from ...engine.base import (BuildResult, BuildStep, ContainerEngine, ContainerLimits,
+                            dockerfile_instructions)
 from ...engine.buildlog import GuessLog, failure_reason, short
-from ...engine.fake import dockerfile_instructions
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import BuildError
 from ...secrets import redact_text
@@ -77,8 +78,8 @@ def environment_key(system_dockerfile: str, script: str, inputs: Mapping[str, by
 
 
 def _steps(dockerfile: str, labels: Mapping[str, str]) -> int:
-    # The classic builder adds one LABEL step for the build's own labels.
-    return len(dockerfile_instructions(dockerfile)) + (1 if labels else 0)
+    # The classic builder adds one LABEL step per build label.
+    return len(dockerfile_instructions(dockerfile)) + len(labels)
 
 
 def _renumber(on_event: Optional[EventHandler], offset: int,
@@ -135,11 +136,13 @@ def _install(engine: ContainerEngine, system_id: str, script: str,
         elif not GuessLog.is_marker(line) and line.strip():
             emit(on_event, Event(Phase.BUILD, "log", line))
 
-    # From "/": a working directory of the container would outlive the script's cleanup.
-    where = BUILD_TMP.lstrip("/") + "/"
+    # From BUILD_TMP's parent: a working directory of the container would outlive the
+    # script's cleanup, and the archive must not carry an entry for the parent itself
+    # (from "/", a "tmp/" entry would reset /tmp's mode 1777 to 0755 in the image).
+    parent, where = posixpath.split(BUILD_TMP)
     start = time.monotonic()
-    result = engine.run(system_id, ["/bin/sh", "-c", script], workdir="/",
-                        files_in={where + n[len(CONTEXT_BUILD_DIR) + 1:]: d
+    result = engine.run(system_id, ["/bin/sh", "-c", script], workdir=parent,
+                        files_in={f"{where}/{n[len(CONTEXT_BUILD_DIR) + 1:]}": d
                                   for n, d in inputs.items()},
                         limits=ContainerLimits(user="0", platform=platform), on_line=on_line,
                         commit={contract.LABEL_ENV: key})

@@ -498,10 +498,15 @@ def resolve_notebook(path: PathLike, spec: Optional[EnvironmentSpec] = None, *,
     """``(notebook path, spec)`` for ``path``: a bundle directory gives its checked
     notebook and spec (an explicit ``spec`` still wins); anything else is returned
     unchanged. Lets every command that takes a NOTEBOOK take a bundle too.
-    ``expect_digest`` needs a bundle (:class:`InputError` otherwise)."""
+    ``expect_digest`` needs a bundle, or the ``spec`` of one (a bundle resolved
+    before: the digest is the spec's): :class:`InputError` otherwise."""
     if not is_bundle(path):
         if expect_digest is not None:
-            raise InputError(f"--expect-digest checks a bundle, and {path} is not one")
+            if spec is None:
+                raise InputError(f"--expect-digest checks a bundle, and {path} is not one")
+            if bundle_digest(spec) != expect_digest:
+                raise BundleError(f"the spec for {path} has digest {bundle_digest(spec)}, "
+                                  f"not the expected {expect_digest}")
         return Path(path), spec
     bundle = load_bundle(path, expect_digest=expect_digest)
     return bundle.notebook, spec or bundle.spec
