@@ -8,8 +8,8 @@ With one, a builder stage would leave images holding the CA and the password (th
 classic builder keeps every stage's steps as images) and would cost a second copy of the
 venv. Instead:
 
-1. the environment's key: sha256 of the base image id, the system stage, the install
-   script and its inputs (the index configuration with credentials redacted, so the key,
+1. the environment's key: sha256 of the install format (:data:`_ENV_FORMAT`), the base
+   image id, the system stage, the install script and its inputs (the index configuration with credentials redacted, so the key,
    which ends up in a label, says nothing about a password). An image with that key is
    reused as it is: a notebook-only edit never re-runs the install;
 2. otherwise the ``system`` stage (base, OS packages, user; no secret, so the layer cache
@@ -49,6 +49,9 @@ _APP_FILES = (f"{CONTEXT_BUILD_DIR}/{RUNNER_FILE}", f"{CONTEXT_BUILD_DIR}/{CONTR
 _REDACTED = (f"{CONTEXT_BUILD_DIR}/pip.conf", f"{CONTEXT_BUILD_DIR}/uv.toml")
 _FAILED_AT_RE = re.compile(r"^build failed at step (\d+)/(\d+) ")
 _LOG_TAIL = 25
+# How the install container is set up; bumped when that changes, so that an environment
+# image made the old way is not reused (2: inputs below /tmp, /tmp's mode kept).
+_ENV_FORMAT = "nbdocker-env 2"
 
 
 def _split(files: Mapping[str, bytes]) -> Tuple[Dict[str, bytes], Dict[str, bytes]]:
@@ -67,7 +70,7 @@ def environment_key(system_dockerfile: str, script: str, inputs: Mapping[str, by
                     base_image_id: str) -> str:
     """sha256 of what makes the environment (see the module docstring)."""
     digest = hashlib.sha256()
-    for part in (base_image_id, system_dockerfile, script):
+    for part in (_ENV_FORMAT, base_image_id, system_dockerfile, script):
         digest.update(part.encode() + b"\0")
     for name in sorted(inputs):
         data = inputs[name]
