@@ -9,8 +9,9 @@ classic builder keeps every stage's steps as images) and would cost a second cop
 venv. Instead:
 
 1. the environment's key: sha256 of the install format (:data:`_ENV_FORMAT`), the base
-   image id, the system stage, the install script and its inputs (the index configuration with credentials redacted, so the key,
-   which ends up in a label, says nothing about a password). An image with that key is
+   image id, the system stage, the install script and its inputs (the index
+   configuration with credentials redacted, so the key, which ends up in a label, says
+   nothing about a password). An image with that key is
    reused as it is: a notebook-only edit never re-runs the install;
 2. otherwise the ``system`` stage (base, OS packages, user; no secret, so the layer cache
    applies) is built, and the install script runs in a throwaway container of it, as
