@@ -235,7 +235,8 @@ def _build(engine: ContainerEngine, spec: EnvironmentSpec, options: Options,
     labels = {LABEL_BUILD_HASH: inputs.digest, **inputs.base.labels}
     result = build_image(engine, spec, inputs.files, base_image=inputs.base.ref,
                          options=inputs.build_options, tag=tag, labels=labels,
-                         platform=inputs.platform, on_event=on_event)
+                         platform=inputs.platform, on_event=on_event,
+                         base_distribution=inputs.base.distribution)
     emit(on_event, Event(Phase.BUILD, "done", tag, data={"image_id": result.image_id}))
     return BuildOutcome(tag=tag, image_id=result.image_id, spec=spec,
                         base_image=inputs.base.pinned, result=result, base=inputs.base)
@@ -268,12 +269,29 @@ def _build_inputs(engine: ContainerEngine, spec: EnvironmentSpec, notebook: Path
                        pinned=spec.base_image, pull=options.pull or "missing",
                        platform=platform, on_event=on_event)
     build_options = discover_build_options()
+    _warn_unpinned_packages(spec, base.distribution, on_event)
     files = context_files(spec, _project_dir(notebook, spec), base_image=base.ref,
-                          options=build_options, on_event=on_event)
+                          options=build_options, on_event=on_event,
+                          base_distribution=base.distribution)
     digest = hashlib.sha256(tar_bytes(files))
     if platform:
         digest.update(f"\0platform={platform}".encode())
     return _BuildInputs(base, files, digest.hexdigest(), build_options, platform)
+
+
+def _warn_unpinned_packages(spec: EnvironmentSpec, base_distribution: Optional[str],
+                            on_event: Optional[EventHandler]) -> None:
+    """Say which OS package versions read from the host do not apply to this base."""
+    from .stages.image.dockerfile import apt_pin
+
+    loose = [p for p in spec.apt_packages if p.version and apt_pin(p, base_distribution) == p.name]
+    if loose:
+        shown = ", ".join(f"{p.name} {p.version} ({p.distribution})" for p in loose)
+        emit(on_event, Event(Phase.BUILD, "warning",
+                             f"OS packages installed unpinned: {shown} were read from a "
+                             f"host of another release than the base "
+                             f"({base_distribution or 'release unknown'})",
+                             data={"packages": [p.name for p in loose]}))
 
 
 def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,

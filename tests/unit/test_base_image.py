@@ -233,3 +233,28 @@ def test_ensure_base_returns_the_measured_python() -> None:
     base = ensure_base(engine, SPEC, on_event=events.append)
     assert base.python == "3.11.2" and base.pinned.startswith(EXACT + "@sha256:")
     assert [e.data.get("difference") for e in events if e.kind == "warning"] == ["patch differs"]
+
+
+def test_os_package_versions_read_from_the_host_pin_only_on_a_base_of_that_release(
+        notebook: Path) -> None:
+    from nbdocker.spec import SystemPackage
+
+    spec = _spec(notebook).with_changes(apt_packages=(
+        SystemPackage("graphviz", "2.42.2-7+b3", distribution="debian:bookworm"),
+        SystemPackage("units", "2.22-1")))                    # written by the user: kept
+    cases = (("3.11.7 debian:bookworm", "graphviz=2.42.2-7+b3"),
+             ("3.11.7 debian:trixie", "graphviz units"),
+             ("3.11.7", "graphviz units"))                  # no os-release: unknown
+    for number, (answer, graphviz) in enumerate(cases):
+        events: List[Event] = []
+        base = f"base:{number}"   # another image id each time: the probe is cached by id
+        engine = _engine(answer, images={base: {}})
+        pipeline.build(notebook, spec=spec, engine=engine, base_image=base,
+                       on_event=events.append)
+        (apt,) = [line for line in engine.builds[-1].dockerfile.splitlines()
+                  if "apt-get install" in line]
+        assert graphviz in apt and "units=2.22-1" in apt, (answer, apt)
+        warned = [e.message for e in events if e.kind == "warning" and "unpinned" in e.message]
+        assert bool(warned) == (graphviz == "graphviz units"), (answer, warned)
+        if warned:
+            assert "graphviz 2.42.2-7+b3 (debian:bookworm)" in warned[0]

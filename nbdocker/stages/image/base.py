@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ... import contract
 from ..._fs import read_cache, write_cache
@@ -35,13 +35,27 @@ from ...exceptions import EngineError, ImageNotFound, RegistryError
 from ...spec import EnvironmentSpec
 
 __all__ = ["BaseImage", "PULL_POLICIES", "PLATFORMS", "resolve_base_image", "base_candidates",
-           "ensure_base", "check_base_python", "probe_base_python", "python_difference",
+           "ensure_base", "check_base_python", "probe_base_python", "probe_base",
+           "python_difference",
            "check_platform"]
 
 PULL_POLICIES: Tuple[str, ...] = ("missing", "always", "never")   # Docker's own words
 PLATFORMS: Tuple[str, ...] = ("linux/amd64", "linux/arm64")
-_PROBE = ["python3", "-c", "import platform; print(platform.python_version())"]
-_CACHE = "base-python.json"  # image id -> Python version, in nbdocker's cache directory
+# One line: the Python version, then the Debian-style release (``debian:bookworm``) when
+# /etc/os-release names one: whether a package version pinned from the host applies.
+_PROBE = ["python3", "-c", """\
+import platform
+v = {}
+try:
+    for line in open("/etc/os-release", encoding="utf-8"):
+        k, _, x = line.strip().partition("=")
+        v[k] = x.strip('"')
+except OSError:
+    pass
+r = v.get("VERSION_CODENAME") or v.get("VERSION_ID") or ""
+print(platform.python_version(), v.get("ID", "") + ":" + r if v.get("ID") and r else "")
+"""]
+_CACHE = "base-probe.json"  # image id -> [Python version, release], in nbdocker's cache
 _MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64",
              "arm64": "linux/arm64"}
 
@@ -53,7 +67,8 @@ class BaseImage:
     ``name`` is the reference the policy chose (``python:3.11.7-slim``), ``digest`` the
     registry manifest digest it was pulled by (None for a base built or imported
     locally), ``repository`` the repository that digest belongs to, ``python`` the
-    version its ``python3`` reported and ``pulled`` whether this call pulled it.
+    version its ``python3`` reported, ``distribution`` its release (``debian:bookworm``,
+    None when unknown) and ``pulled`` whether this call pulled it.
     """
 
     name: str
@@ -62,6 +77,7 @@ class BaseImage:
     digest: Optional[str] = None
     repository: str = ""
     pulled: bool = False
+    distribution: Optional[str] = None   # debian:bookworm, from its /etc/os-release
 
     @property
     def pinned(self) -> str:
@@ -157,23 +173,33 @@ def python_difference(image: str, notebook: str) -> Optional[str]:
 def probe_base_python(engine: ContainerEngine, image: str) -> str:
     """The Python version (``3.11.2``) of ``image``'s ``python3``, cached by image id.
     ``ImageNotFound`` when the image is absent; ``EngineError`` when it has no python3."""
+    return probe_base(engine, image)[0]
+
+
+def probe_base(engine: ContainerEngine, image: str) -> Tuple[str, Optional[str]]:
+    """``(Python version, release)`` of ``image``: ``("3.11.2", "debian:bookworm")``, the
+    release None when /etc/os-release names none. Cached by image id; errors as
+    :func:`probe_base_python`."""
     info = engine.inspect_image(image)
     if info is None:
         raise ImageNotFound(f"base image {image} is not on the engine")
     cached = read_cache(_CACHE)
-    known: Dict[str, str] = cached if isinstance(cached, dict) else {}
-    if info.image_id in known:
-        return known[info.image_id]
+    known: Dict[str, Any] = cached if isinstance(cached, dict) else {}
+    entry = known.get(info.image_id)
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+        return entry[0], entry[1] if isinstance(entry[1], str) and entry[1] else None
     result = engine.run(info.image_id, _PROBE, workdir="/",
                         limits=ContainerLimits(network="none", timeout=60, user="0",
                                                platform=info.platform))
-    version = (result.logs[-1].strip() if result.logs else "")
+    words = (result.logs[-1].split() if result.logs else [])
+    version = words[0] if words else ""
     if result.exit_code != 0 or not version[:1].isdigit():
         raise EngineError(f"base image {image} has no working python3 on PATH "
                           f"(exit {result.exit_code}): {version or 'no output'}")
-    known[info.image_id] = version
+    release = words[1] if len(words) > 1 else None
+    known[info.image_id] = [version, release or ""]
     write_cache(_CACHE, known)
-    return version
+    return version, release
 
 
 def check_base_python(engine: ContainerEngine, image: str, spec: EnvironmentSpec,
@@ -300,5 +326,6 @@ def ensure_base(engine: ContainerEngine, spec: EnvironmentSpec, *,
         digest, repository = _digest_of(name, info)
         python = check_base_python(engine, info.image_id, spec, on_event, shown=name)
         return BaseImage(name=name, image_id=info.image_id, python=python, digest=digest,
-                         repository=repository, pulled=pulled)
+                         repository=repository, pulled=pulled,
+                         distribution=probe_base(engine, info.image_id)[1])
     raise _no_base(candidates, failures, pull, platform, elsewhere)

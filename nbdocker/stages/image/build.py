@@ -163,16 +163,18 @@ def _install(engine: ContainerEngine, system_id: str, script: str,
 def build_image(engine: ContainerEngine, spec: EnvironmentSpec, files: Mapping[str, bytes],
                 *, base_image: str, options: BuildOptions, tag: Optional[str],
                 labels: Mapping[str, str] = {}, on_event: Optional[EventHandler] = None,
-                platform: Optional[str] = None, nocache: bool = False) -> BuildResult:
+                platform: Optional[str] = None, nocache: bool = False,
+                base_distribution: Optional[str] = None) -> BuildResult:
     """Build ``files`` (the full context of :func:`~.context.context_files` for
     ``spec``, ``base_image`` and ``options``) as ``tag`` for ``platform`` (None: the
     engine's own); see the module docstring. ``nocache``: no layer cache and no reused
-    environment (benchmarks)."""
+    environment (benchmarks). ``base_distribution``: the one ``files`` were rendered for."""
     if not needs_builder(options):
         return engine.build(tar_bytes(dict(files)), tag, labels=labels, on_event=on_event,
                             platform=platform, nocache=nocache)
     inputs, app_files = _split(files)
-    system_text = render_system(spec, base_image=base_image)
+    system_text = render_system(spec, base_image=base_image,
+                                base_distribution=base_distribution)
     script = install_script(spec, options)
     key = environment_key(system_text, script, inputs,
                           engine.image_id(base_image) or base_image)

@@ -89,12 +89,15 @@ def _index_files(options: BuildOptions) -> Dict[str, bytes]:
 
 def context_files(spec: EnvironmentSpec, project_dir: Path, *, base_image: str,
                   options: Optional[BuildOptions] = None,
-                  on_event: Optional[EventHandler] = None) -> Dict[str, bytes]:
+                  on_event: Optional[EventHandler] = None,
+                  base_distribution: Optional[str] = None) -> Dict[str, bytes]:
     """Every file of the build context, name → bytes (see the module docstring).
-    ``project_dir`` is the folder the spec's paths are relative to."""
+    ``project_dir`` is the folder the spec's paths are relative to; ``base_distribution``
+    as for :func:`~.dockerfile.render`."""
     options = options or BuildOptions()
     files: Dict[str, bytes] = {
-        "Dockerfile": render(spec, base_image=base_image, options=options).encode("utf-8")}
+        "Dockerfile": render(spec, base_image=base_image, options=options,
+                             base_distribution=base_distribution).encode("utf-8")}
     files.update({f"{CONTEXT_BUILD_DIR}/{name}": data
                   for name, data in build_files(spec).items()})
     files.update({f"{CONTEXT_BUILD_DIR}/{name}": data for name, data in runner_files().items()})

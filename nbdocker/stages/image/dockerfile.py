@@ -54,10 +54,10 @@ from ... import contract
 from ...engine.refs import check_reference
 from ...grammar import dockerfile_comment, dockerfile_string, shell_words
 from ...secrets import is_secret_env
-from ...spec import EnvironmentSpec, Requirement
+from ...spec import EnvironmentSpec, Requirement, SystemPackage
 from .hostpip import BuildOptions
 
-__all__ = ["render", "render_system", "render_app", "install_script", "needs_builder",
+__all__ = ["render", "render_system", "render_app", "apt_pin", "install_script", "needs_builder",
            "image_labels",
            "default_tag", "requirements_txt", "runner_requirements_txt", "build_files",
            "RUNNER_REQUIREMENTS", "RUNNER_TRIM", "UV_VERSION", "WARMUP_KERNEL", "WARMUP_COMMAND",
@@ -234,12 +234,24 @@ def _q(value: str) -> str:
     return dockerfile_string(value)
 
 
-def _apt(spec: EnvironmentSpec) -> List[str]:
-    """The OS-package layer: sorted, pinned where known, no recommends, lists removed."""
+def apt_pin(package: SystemPackage, base_distribution: Optional[str]) -> str:
+    """What apt installs for ``package``: ``name=version`` when the version was written by
+    the user (no ``distribution``) or was read from a host of the base's own release;
+    otherwise the bare name (that release's archive serves its own versions only)."""
+    if package.version is None or (package.distribution is not None
+                                   and package.distribution != base_distribution):
+        return package.name
+    return package.pin
+
+
+def _apt(spec: EnvironmentSpec, base_distribution: Optional[str]) -> List[str]:
+    """The OS-package layer: sorted, pinned where that holds (:func:`apt_pin`), no
+    recommends, lists removed."""
     if not spec.apt_packages:
         return []
     # The spec's grammar (nbdocker.grammar) has validated every name and version already.
-    words = shell_words(p.pin for p in sorted(spec.apt_packages, key=lambda p: p.name))
+    words = shell_words(apt_pin(p, base_distribution)
+                        for p in sorted(spec.apt_packages, key=lambda p: p.name))
     return [
         "RUN apt-get update \\\n"
         f" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {words} \\\n"
@@ -369,9 +381,10 @@ def _header(spec: EnvironmentSpec) -> List[str]:
             ""]
 
 
-def _system(spec: EnvironmentSpec, base_image: str, stage: str = "") -> List[str]:
+def _system(spec: EnvironmentSpec, base_image: str, stage: str = "",
+            base_distribution: Optional[str] = None) -> List[str]:
     check_reference(base_image, "base image", digest=True)  # FROM takes one word
-    return [f"FROM {base_image}{stage}", *_apt(spec), _useradd()]
+    return [f"FROM {base_image}{stage}", *_apt(spec, base_distribution), _useradd()]
 
 
 def _app_lines(spec: EnvironmentSpec, base_image: str) -> List[str]:
@@ -400,22 +413,26 @@ def _options(options: Optional[BuildOptions]) -> BuildOptions:
 
 
 def render(spec: EnvironmentSpec, *, base_image: str,
-           options: Optional[BuildOptions] = None) -> str:
+           options: Optional[BuildOptions] = None,
+           base_distribution: Optional[str] = None) -> str:
     """The Dockerfile for ``spec`` on ``base_image`` (pure and deterministic).
 
     ``options`` (from :func:`~nbdocker.stages.image.hostpip.discover_build_options`)
     only decide *whether* a CA bundle / index configuration is used (then the text is
     the equivalent multi-stage form; see the module docstring) and which installer
-    runs; their contents live in the build context, not here.
+    runs; their contents live in the build context, not here. ``base_distribution``
+    (``debian:bookworm``, probed from the base; None: unknown) decides which OS package
+    versions are pinned (:func:`apt_pin`).
     """
     options = _options(options)
     install = ["RUN " + install_script(spec, options)]
     if not needs_builder(options):
-        body = [*_system(spec, base_image), _copy_install_files(spec, options), *install]
+        body = [*_system(spec, base_image, "", base_distribution),
+                _copy_install_files(spec, options), *install]
     else:
         body = [
             "# ---- system: the base and its OS packages, shared by both stages below ----",
-            *_system(spec, base_image, " AS system"),
+            *_system(spec, base_image, " AS system", base_distribution),
             "",
             "# ---- builder: the only place the forwarded CA / index configuration exist. "
             "nbdocker",
@@ -432,12 +449,13 @@ def render(spec: EnvironmentSpec, *, base_image: str,
     return "\n".join(_header(spec) + body + _app_lines(spec, base_image)) + "\n"
 
 
-def render_system(spec: EnvironmentSpec, *, base_image: str) -> str:
+def render_system(spec: EnvironmentSpec, *, base_image: str,
+                  base_distribution: Optional[str] = None) -> str:
     """The ``system`` stage alone (base, OS packages, the user): what the install
     container starts from when a CA or index must stay out of every image."""
     # No spec hash in the header: a notebook edit must not change the environment.
     header = [f"# nbdocker {_nbdocker_version()}: the system stage. Classic builder.", ""]
-    return "\n".join(header + _system(spec, base_image)) + "\n"
+    return "\n".join(header + _system(spec, base_image, "", base_distribution)) + "\n"
 
 
 def render_app(spec: EnvironmentSpec, *, env_image: str, base_image: str) -> str:
