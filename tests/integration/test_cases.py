@@ -10,6 +10,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from nbdocker import pipeline
 from nbdocker.frontends.cli import main
 
 pytestmark = pytest.mark.engine
@@ -45,7 +46,17 @@ def test_case(name: str, engine: Any, base_image: str, tmp_path: Path,
     args = [a.replace("{case}", str(folder)) for a in case.get("args", [])]
     argv = [case["command"], str(folder / "notebook.ipynb"), "--base-image", base_image,
             "--python", sys.executable, *args]
-    code = main(argv)
+    # "fresh_build": the case's image (its default tag) is removed before, so the build
+    # and its warnings happen however earlier runs left the engine, and after.
+    tag = pipeline.plan(folder / "notebook.ipynb", python=sys.executable,
+                        base_image=base_image).tag if case.get("fresh_build") else None
+    if tag:
+        engine.remove_image(tag)
+    try:
+        code = main(argv)
+    finally:
+        if tag:
+            engine.remove_image(tag)
     out, err = capsys.readouterr()
     assert code == case["exit_code"], f"exit {code}; stderr:\n{err}"
     for text in case.get("stderr_contains", []):
