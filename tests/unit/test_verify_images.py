@@ -110,3 +110,26 @@ def test_svg_is_compared_as_text_without_its_random_ids_and_date() -> None:
     changed = compare_notebooks(nb(svg("1a2b3c4d5e", "2024-01-01")),
                                 nb(svg("1a2b3c4d5e", "2024-01-01", "#ff7f0e")))
     assert changed.cells[0].status == "differs"
+
+
+def test_a_pdf_saved_at_another_time_is_the_same_picture() -> None:
+    # Found on a public notebook (set_matplotlib_formats('pdf', 'png')): the PDFs were
+    # byte-identical but for the time matplotlib wrote into them.
+    import base64
+
+    from nbdocker.stages.verify.images import picture
+
+    class Plain:
+        def text(self, value: str) -> str:
+            return value
+
+    def pdf(date: bytes, body: bytes = b"0 0 m 1 1 l S") -> str:
+        return base64.b64encode(b"%PDF-1.4\n1 0 obj << /Producer (Matplotlib) /CreationDate "
+                                b"(D:" + date + b") >> endobj\n" + body + b"\n%%EOF").decode()
+
+    first = picture("application/pdf", pdf(b"20261201101500Z"), Plain())  # type: ignore[arg-type]
+    later = picture("application/pdf", pdf(b"20261202093000+01'00'"), Plain())  # type: ignore[arg-type]
+    other = picture("application/pdf", pdf(b"20261201101500Z", b"0 0 m 2 2 l S"), Plain())  # type: ignore[arg-type]
+    assert first.digest == later.digest
+    assert first.digest != other.digest          # the drawing itself still counts
+    assert first.data != later.data              # what is shown is the PDF as it was

@@ -32,6 +32,9 @@ _DECODABLE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "i
 _MAX_PIXELS = 64_000_000   # beyond this, by hash (Pillow's own bomb limit is near 89M)
 _SVG_METADATA = re.compile(r"<metadata>[\s\S]{0,20000}?</metadata>")
 _SVG_IDS = re.compile(r"((?:id=\"|url\(#|href=\"#))[a-z]?[0-9a-f]{8,40}(?=[\")])")
+# A PDF's document-information dates (matplotlib writes the time of saving): the same
+# drawing saved a minute later must compare equal.
+_PDF_DATES = re.compile(rb"/(CreationDate|ModDate) *\(D:[0-9+\-Z']{0,40}\)")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ def picture(mime: str, value: Any, normaliser: "Normaliser") -> Picture:
             data = base64.b64decode(raw.replace("\n", ""), validate=False)
         except (ValueError, binascii.Error):
             data = raw.encode("utf-8")
+    if mime == "application/pdf":
+        return Picture(mime, data, hashlib.sha256(_PDF_DATES.sub(rb"/\1 (D:)", data)).hexdigest())
     return Picture(mime, data, hashlib.sha256(data).hexdigest())
 
 
