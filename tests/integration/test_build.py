@@ -7,7 +7,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from nbdocker.stages.image.base import check_base_python
+from nbdocker.stages.image.base import check_base_python, probe_base
 from nbdocker.stages.image import discover_build_options
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.events import Event
@@ -149,12 +149,15 @@ def test_base_python_is_probed_cached_and_checked(engine: DockerEngine, base_ima
                                                   tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NBDOCKER_CACHE_DIR", str(tmp_path))
-    cache = tmp_path / "base-python.json"
+    cache = tmp_path / "base-probe.json"
     spec = EnvironmentSpec(notebook="x.ipynb", python=PythonInfo("3.11.9"))
     events: List[Event] = []
     found = check_base_python(engine, base_image, spec, events.append)
     assert found.startswith("3.") and cache.is_file()
     assert engine.image_id(base_image) in cache.read_text()
+    # The same probe names the base's release (whether host-read apt pins apply).
+    version, release = probe_base(engine, base_image)
+    assert version == found and release is not None and release.startswith("debian:"), release
     # Any difference warns, patch included (no base here has 3.11.9).
     assert [e.kind for e in events] == ["warning"]
     assert f"image Python {found}, notebook 3.11.9" in events[0].message
