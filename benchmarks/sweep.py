@@ -35,7 +35,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook

@@ -1,9 +1,12 @@
 """Small helpers shared by the integration tests (notebooks and specs made by hand)."""
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
+import tarfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Tuple
 
 import nbformat
 
@@ -57,3 +60,23 @@ def build(engine: "DockerEngine", spec: EnvironmentSpec, directory: Path, base_i
     files = context_files(spec, directory, base_image=base_image, options=options)
     return build_image(engine, spec, files, base_image=base_image, options=options, tag=tag,
                        on_event=on_event)
+
+
+def image_blobs(archive: Path) -> Iterator[Tuple[str, bytes]]:
+    """(name, bytes) of every member of a saved image (``docker save``; gzip undone) and
+    of every file inside each layer (``layer!path``): what a canary search must read."""
+    with tarfile.open(archive) as outer:
+        for member in outer.getmembers():
+            if not member.isfile():
+                continue
+            data = outer.extractfile(member).read()  # type: ignore[union-attr]
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            yield member.name, data
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                    for inner in layer.getmembers():
+                        handle = layer.extractfile(inner) if inner.isfile() else None
+                        yield f"{member.name}!{inner.name}", handle.read() if handle else b""
+            except tarfile.TarError:
+                pass  # a config or manifest blob: searched above as bytes

@@ -5,7 +5,6 @@ storage driver has no quotas; a push error never echoes credentials."""
 from __future__ import annotations
 
 import base64
-import gzip
 import io
 import json
 import os
@@ -18,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import nbformat
 import pytest
 
+from _build_helpers import image_blobs
 from nbdocker import pipeline
 from nbdocker.frontends.cli import main
 from nbdocker.notebook_io import read_notebook
@@ -105,25 +105,6 @@ PLANTED: Dict[str, str] = {
 }
 
 
-def _blobs(archive: Path) -> Iterator[Tuple[str, bytes]]:
-    """(name, bytes) of every member of a saved image and of every file in each layer."""
-    with tarfile.open(archive) as outer:
-        for member in outer.getmembers():
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()  # type: ignore[union-attr]
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            yield member.name, data
-            try:
-                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                    for inner in layer.getmembers():
-                        if inner.isfile():
-                            yield f"{member.name}!{inner.name}", \
-                                layer.extractfile(inner).read()  # type: ignore[union-attr]
-            except tarfile.TarError:
-                pass
-
 
 @pytest.fixture(scope="module")
 def planted(engine: Any, base_image: str, tmp_path_factory: pytest.TempPathFactory
@@ -174,7 +155,7 @@ def planted(engine: Any, base_image: str, tmp_path_factory: pytest.TempPathFacto
 
 def test_no_planted_credential_is_in_any_layer(planted: Dict[str, Any]) -> None:
     looked_inside = []
-    for name, data in _blobs(planted["archive"]):
+    for name, data in image_blobs(planted["archive"]):
         looked_inside.append(name)
         # The slack token sits in a saved output of the notebook: the notebook ships as it
         # is (with a warning); every other canary must be absent.

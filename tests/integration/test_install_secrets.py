@@ -7,17 +7,14 @@ line appended; the index is PyPI itself with a canary password (it ignores basic
 """
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, Set, Tuple
+from typing import Dict, Set
 
 import pytest
 
@@ -26,7 +23,7 @@ from nbdocker.engine.docker import DockerEngine
 from nbdocker.exceptions import BuildError
 from nbdocker.stages.image import BuildOptions, context_files, discover_build_options
 
-from _build_helpers import build, make_spec, write_notebook
+from _build_helpers import build, image_blobs, make_spec, write_notebook
 
 pytestmark = pytest.mark.engine
 
@@ -76,24 +73,6 @@ def _copies_build_files(engine: DockerEngine, image_id: str) -> bool:
                for h in engine.client.api.history(image_id))
 
 
-def _blobs(archive: Path) -> Iterator[Tuple[str, bytes]]:
-    """(name, bytes) of every member of a saved image and of every file in its layers."""
-    with tarfile.open(archive) as outer:
-        for member in outer.getmembers():
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()  # type: ignore[union-attr]
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            yield member.name, data
-            try:
-                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                    for inner in layer.getmembers():
-                        handle = layer.extractfile(inner) if inner.isfile() else None
-                        yield f"{member.name}!{inner.name}", handle.read() if handle else b""
-            except tarfile.TarError:
-                pass  # a config or manifest: searched above as bytes
-
 
 def test_a_successful_build_leaves_only_the_final_image_and_no_secret(
         engine: DockerEngine, base_image: str, tmp_path: Path,
@@ -117,7 +96,7 @@ def test_a_successful_build_leaves_only_the_final_image_and_no_secret(
         archive = tmp_path / "image.tar"
         engine.save_image(tag, str(archive))
         names = []
-        for name, data in _blobs(archive):
+        for name, data in image_blobs(archive):
             names.append(name)
             assert CA_CANARY.encode() not in data, f"CA canary in {name}"
             assert INDEX_CANARY.encode() not in data, f"index password in {name}"
@@ -156,7 +135,7 @@ import sys
 sys.path.insert(0, {here!r})
 from pathlib import Path
 from nbdocker.engine.docker import DockerEngine
-from _build_helpers import build, make_spec, write_notebook
+from _build_helpers import build, image_blobs, make_spec, write_notebook
 directory = Path({directory!r})
 notebook = write_notebook(directory, "# interrupted", code="import six")
 # A pin that takes a while: the install is still running when the signal comes.

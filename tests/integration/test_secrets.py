@@ -1,12 +1,8 @@
 """No secret reaches the final image: docker save it and search every byte of it."""
 from __future__ import annotations
 
-import gzip
-import io
 import json
-import tarfile
 import uuid
-from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
@@ -15,7 +11,7 @@ from nbdocker.stages.image import build_context, context_files, discover_build_o
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.events import Event
 
-from _build_helpers import make_spec, write_notebook
+from _build_helpers import image_blobs, make_spec, write_notebook
 
 pytestmark = pytest.mark.engine
 
@@ -61,24 +57,6 @@ def secret_build(engine: DockerEngine, base_image: str,
         engine.remove_image(tag)
 
 
-def _blobs(archive: Path) -> Iterator[tuple]:
-    """(name, bytes) of every member of the saved image and of every layer inside it."""
-    with tarfile.open(archive) as outer:
-        for member in outer.getmembers():
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            yield member.name, data
-            if member.name.endswith(".tar") or "blobs/" in member.name:
-                try:
-                    with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                        for inner in layer.getmembers():
-                            yield f"{member.name}!{inner.name}", b""
-                except tarfile.TarError:
-                    pass  # a config or manifest blob, already searched as bytes
-
 
 def test_the_build_did_forward_the_credentialed_index_to_the_builder(secret_build: dict) -> None:
     # Guards the test itself: the canary really was in play during the build.
@@ -98,7 +76,7 @@ def test_secret_files_were_left_out_of_the_context(secret_build: dict) -> None:
 
 def test_no_canary_and_no_build_file_in_any_layer_or_config(secret_build: dict) -> None:
     names: List[str] = []
-    for name, data in _blobs(secret_build["archive"]):
+    for name, data in image_blobs(secret_build["archive"]):
         names.append(name)
         for label, canary in CANARIES.items():
             assert canary.encode() not in data, f"{label} canary found in {name}"

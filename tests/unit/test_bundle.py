@@ -16,7 +16,6 @@ from _dockerfiles import builds_from
 from nbdocker import pipeline
 from nbdocker.stages.share import bundle
 from nbdocker.engine.refs import check_reference, split_reference
-from nbdocker.stages.share import registry as share
 from nbdocker.frontends.cli import main
 from nbdocker.engine.fake import FakeEngine
 from nbdocker.events import Event

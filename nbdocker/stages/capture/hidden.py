@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 __all__ = ["Need", "NEEDS", "IMPORT_NEEDS", "IMPORT_ROOTS", "DIST_NEEDS", "TRIGGER_WORDS", "match_call",
            "match_keywords", "rc_setting", "sql_need", "engine_need", "need_for", "import_need"]

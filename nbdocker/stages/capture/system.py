@@ -20,7 +20,6 @@ Debian's grammar before they enter the spec.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ... import contract
 from ..._fs import read_cache, write_cache
 from ...engine.base import ContainerEngine, ContainerLimits, ImageInfo
-from ...engine.refs import registry_of, repository_of, split_reference
+from ...engine.refs import registry_of, repository_of
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import EngineError, ImageNotFound, RegistryError
 from ...spec import EnvironmentSpec

@@ -8,7 +8,6 @@ push`` does. Every message that leaves this module goes through
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
