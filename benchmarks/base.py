@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from nbdocker.stages.image.hostpip import DEFAULT_INSTALLER
 from nbdocker.engine.base import BuildResult
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement
+from _common import default_base_image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # A locked closure as capture would write it for `import numpy, pandas` on Python 3.11.
@@ -160,10 +160,7 @@ def _bench_kernel_layer(engine: DockerEngine, spec: EnvironmentSpec, directory: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    # .nbdocker-base is empty when the engine's mirror serves nbdocker's default base.
-    parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE") or
-                        (ROOT / ".nbdocker-base").read_text().strip() or
-                        f"python:{platform.python_version()}-slim")
+    parser.add_argument("--base-image", default=default_base_image())
     parser.add_argument("--keep", action="store_true", help="keep the built images")
     args = parser.parse_args()
     engine = DockerEngine.from_env(timeout=1800)

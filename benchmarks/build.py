@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -46,6 +44,7 @@ from nbdocker.stages.image import (BuildOptions, build_image, context_files,
                                    discover_build_options, tar_bytes)
 from nbdocker.stages.image.dockerfile import UV_VERSION, WARMUP_COMMAND
 from nbdocker.spec import EnvironmentSpec, FileEntry, PythonInfo, Requirement, SystemPackage
+from _common import default_base_image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -211,10 +210,7 @@ def _uv_fetch(bench: Bench, rounds: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    # .nbdocker-base is empty when the engine's mirror serves nbdocker's default base.
-    parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE") or
-                        (ROOT / ".nbdocker-base").read_text().strip() or
-                        f"python:{platform.python_version()}-slim")
+    parser.add_argument("--base-image", default=default_base_image())
     parser.add_argument("--rounds", type=int, default=3, help="cold builds of each (>= 1)")
     parser.add_argument("--skip-extras", action="store_true",
                         help="only the cold builds, rebuilds and sizes")

@@ -27,7 +27,6 @@ import io
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from _common import command, interleaved  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -106,30 +106,6 @@ def _pair(folder: Path) -> List[Path]:
     return paths
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _command(cmd: List[str], ok: tuple = (0, 1)) -> Callable[[], object]:
-    def call() -> object:
-        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if done.returncode not in ok:
-            raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): "
-                             f"{done.stderr.decode()[-2000:]}")
-        return done
-    return call
-
-
-def _interleaved(commands: Dict[str, Callable[[], object]], repeat: int) -> Dict[str, float]:
-    times: Dict[str, List[float]] = {name: [] for name in commands}
-    for _ in range(repeat):
-        for name, fn in commands.items():
-            times[name].append(_timed(fn))
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def bench_nbdiff(folder: Path, repeat: int) -> None:
     print(f"== nbdocker compare vs nbdiff: {CELLS} cells, a plot in every 10th "
           f"(median of {repeat})")
@@ -140,10 +116,10 @@ def bench_nbdiff(folder: Path, repeat: int) -> None:
     original, rerun = _pair(folder)
     size = (original.stat().st_size + rerun.stat().st_size) / 1e6
     print(f"   notebooks: {size:.1f} MB together")
-    medians = _interleaved({
-        "nbdocker compare": _command([str(BIN / "nbdocker"), "compare", str(original),
-                                      str(rerun), "--json", "-q"]),
-        "nbdiff": _command([str(nbdiff), "--no-color", str(original), str(rerun)]),
+    medians, _ = interleaved({
+        "nbdocker compare": command([str(BIN / "nbdocker"), "compare", str(original),
+                                     str(rerun), "--json", "-q"], ok=(0, 1)),
+        "nbdiff": command([str(nbdiff), "--no-color", str(original), str(rerun)], ok=(0, 1)),
     }, repeat)
     for name, seconds in medians.items():
         print(f"   {name:<18} {seconds:7.2f} s")
@@ -174,7 +150,7 @@ def bench_runs(folder: Path, repeat: int, base_image: Optional[str]) -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return call
 
-    medians = _interleaved({"--runs 1": verify(1), "--runs 2": verify(2)}, repeat)
+    medians, _ = interleaved({"--runs 1": verify(1), "--runs 2": verify(2)}, repeat)
     for name, seconds in medians.items():
         print(f"   verify {name:<9} {seconds:7.2f} s")
     added = medians["--runs 2"] - medians["--runs 1"]

@@ -16,17 +16,14 @@ Usage: python benchmarks/ecosystem.py [--notebooks N] [--repeat R] [--base-image
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from _common import command, default_base_image, interleaved  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -50,30 +47,12 @@ def _notebooks(folder: Path, count: int) -> List[Path]:
     return paths
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _call(cmd: List[str], ok: tuple = (0,)) -> Callable[[], object]:
-    def call() -> object:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode not in ok:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n"
-                             f"{proc.stderr}")
-        return proc
-    return call
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE"))
+    parser.add_argument("--base-image", default=default_base_image())
     args = parser.parse_args()
-    if not args.base_image:
-        raise SystemExit("give --base-image or set NBDOCKER_BASE_IMAGE (scripts/setup.sh)")
     common = ["--base-image", args.base_image, "--python", sys.executable]
     pytest_common = [f"--nbdocker-base-image={args.base_image}",
                      f"--nbdocker-python={sys.executable}", "-q", "-p", "no:cacheprovider"]
@@ -82,26 +61,22 @@ def main() -> None:
         notebooks = _notebooks(folder, args.notebooks)
         tags = []
         for nb in notebooks:  # build every image once: the timings are of reuse
-            built = _call([str(BIN / "nbdocker"), "build", str(nb), "-q", *common])()
+            built = command([str(BIN / "nbdocker"), "build", str(nb), "-q", *common])()
             tags.append(built.stdout.strip().splitlines()[-1])  # type: ignore[attr-defined]
         one = notebooks[0]
         pairs: Dict[str, Callable[[], object]] = {
-            "verify, 1 notebook": _call([str(BIN / "nbdocker"), "verify", str(one), "-q",
+            "verify, 1 notebook": command([str(BIN / "nbdocker"), "verify", str(one), "-q",
                                          "--json", *common]),
-            "pytest --nbdocker, 1 notebook": _call([sys.executable, "-m", "pytest",
+            "pytest --nbdocker, 1 notebook": command([sys.executable, "-m", "pytest",
                                                     "--nbdocker", str(one), *pytest_common],
                                                    ok=(0,)),
             f"{args.notebooks} x verify": lambda: [
-                _call([str(BIN / "nbdocker"), "verify", str(nb), "-q", "--json", *common])()
+                command([str(BIN / "nbdocker"), "verify", str(nb), "-q", "--json", *common])()
                 for nb in notebooks],
-            f"pytest --nbdocker, {args.notebooks} notebooks": _call(
+            f"pytest --nbdocker, {args.notebooks} notebooks": command(
                 [sys.executable, "-m", "pytest", "--nbdocker", str(folder), *pytest_common]),
         }
-        times: Dict[str, List[float]] = {name: [] for name in pairs}
-        for _ in range(args.repeat):
-            for name, fn in pairs.items():
-                times[name].append(_timed(fn))
-        med = {name: statistics.median(values) for name, values in times.items()}
+        med, times = interleaved(pairs, args.repeat)
         print(f"{args.repeat} interleaved runs, medians (2-core shared machine; "
               "ranges show the noise):")
         for name, values in times.items():

@@ -26,6 +26,7 @@ sys.path.insert(0, ROOT)
 
 from nbdocker.engine.docker import _lines  # noqa: E402
 from nbdocker.secrets import content_secret_reason  # noqa: E402
+from _common import default_base_image  # noqa: E402
 
 CHUNK = 32 * 1024   # what docker-py yields per frame, about
 
@@ -78,8 +79,7 @@ def bench_engine(quick: bool) -> None:
     from nbdocker.engine.base import ContainerLimits
     from nbdocker.engine.docker import DockerEngine
 
-    base = os.environ.get("NBDOCKER_BASE_IMAGE") or open(
-        os.path.join(ROOT, ".nbdocker-base"), encoding="utf-8").read().strip()
+    base = default_base_image()
     engine = DockerEngine.from_env()
     print(f"\n2. a container writes N MB without a newline (real engine, {base})")
     print(f"{'MB':>6} {'timeout':>8} {'wall s':>8} {'lines':>6} {'kept bytes':>11} {'timed out':>10}")

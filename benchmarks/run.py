@@ -16,9 +16,7 @@ Usage: python benchmarks/run.py [--repeat N] [--base-image IMG]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ from typing import Callable, Dict, List
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _common import command, default_base_image, interleaved  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -50,24 +49,10 @@ def _notebook(folder: Path) -> Path:
     return path
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _check(cmd: List[str]) -> Callable[[], object]:
-    def call() -> object:
-        return subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
-    return call
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE") or (
-        (REPO / ".nbdocker-base").read_text().strip() if (REPO / ".nbdocker-base").is_file()
-        else None))
+    parser.add_argument("--base-image", default=default_base_image())
     args = parser.parse_args()
 
     from nbclient import NotebookClient
@@ -97,8 +82,8 @@ def main() -> int:
                            resources={"metadata": {"path": str(folder)}}).execute()
 
         cases: Dict[str, Callable[[], object]] = {
-            "jupyter execute (CLI)": _check([str(BIN / "jupyter"), "execute", str(notebook)]),
-            "nbdocker run --image (CLI)": _check([
+            "jupyter execute (CLI)": command([str(BIN / "jupyter"), "execute", str(notebook)]),
+            "nbdocker run --image (CLI)": command([
                 str(BIN / "nbdocker"), "run", str(notebook), "--image", tag,
                 "-o", str(folder / "cli.ipynb"), "-q"]),
             "nbclient in-process": local_nbclient,
@@ -108,10 +93,7 @@ def main() -> int:
             for fn in cases.values():  # warm-up: page cache, image layers, kernelspecs
                 fn()
             runner_seconds.clear()
-            times: Dict[str, List[float]] = {name: [] for name in cases}
-            for _ in range(args.repeat):
-                for name, fn in cases.items():
-                    times[name].append(_timed(fn))
+            _, times = interleaved(cases, args.repeat)
         finally:
             engine.remove_image(tag)
 

@@ -23,24 +23,26 @@ Usage: python benchmarks/sweep.py [--base-image IMG] [--no-swarm]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Optional
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 REPO = Path(__file__).resolve().parents[1]
+# The suite's throw-away registry and one-node swarm (as benchmarks/base.py does).
+sys.path[:0] = [str(REPO / "tests" / "integration"), str(REPO / "tests")]
+from _registry import docker_registry  # noqa: E402
+from _swarm import one_node_swarm  # noqa: E402
+from _common import default_base_image  # noqa: E402
+
 A = range(1, 9)
 SEEDS = 4
 CELLS = [
@@ -91,60 +93,9 @@ def _papermill(notebook: Path, out: Path) -> Dict[str, Any]:
     return {"wall": time.perf_counter() - start, "runs": len(A) * SEEDS}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _registry(root: Path) -> Iterator[str]:
-    """Debian's docker-registry on a loopback port (stopped afterwards)."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        raise SystemExit("docker-registry is not installed (apt-get install docker-registry), "
-                         "or pass --no-swarm")
-    port = _free_port()
-    (root / "storage").mkdir(parents=True)
-    config = root / "config.yml"
-    config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                      f"    rootdirectory: {root / 'storage'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def _swarm(client: Any) -> Iterator[None]:
-    active = client.info()["Swarm"]["LocalNodeState"] == "active"
-    networks = {n.name for n in client.networks.list()}
-    if not active:
-        client.swarm.init(advertise_addr="127.0.0.1")
-    try:
-        yield
-    finally:
-        if not active:
-            client.swarm.leave(force=True)
-            for network in client.networks.list():
-                if network.name == "docker_gwbridge" and network.name not in networks:
-                    network.remove()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-image", default=os.environ.get("NBDOCKER_BASE_IMAGE") or (
-        (REPO / ".nbdocker-base").read_text().strip() if (REPO / ".nbdocker-base").is_file()
-        else None))
+    parser.add_argument("--base-image", default=default_base_image())
     parser.add_argument("--no-swarm", action="store_true", help="skip the Swarm backend")
     args = parser.parse_args()
     try:
@@ -170,7 +121,7 @@ def main() -> int:
                 results[f"sweep -j {jobs}"] = _sweep(notebook, image, folder / f"j{jobs}",
                                                      "-j", str(jobs))
             if not args.no_swarm:
-                with _registry(folder / "registry") as registry, _swarm(engine.client):
+                with docker_registry(folder / "registry") as registry, one_node_swarm(engine):
                     target = f"{registry}/nbdocker-bench"
                     pipeline.push(image, target, engine=engine)   # the first push, untimed
                     results["sweep -j 4 --backend swarm"] = _sweep(

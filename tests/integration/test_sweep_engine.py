@@ -8,7 +8,6 @@ container per parameter set. The notebook (tests/_sweep_notebook.py) makes ``val
 """
 from __future__ import annotations
 
-import contextlib
 import fractions
 import json
 import os
@@ -24,6 +23,7 @@ import pytest
 
 from _kube_stub import KubeStub, docker_pod_runner
 from _registry import docker_registry
+from _swarm import one_node_swarm
 from _sweep_notebook import write_notebook
 from nbdocker import contract, pipeline
 
@@ -178,24 +178,6 @@ def test_the_notebook_baked_into_an_image(engine: Any, image: str, workdir: Path
     assert [r["collected"]["value"] for r in json.loads(proc.stdout)["runs"]] == [70]
     assert sweep_containers(engine) == []
 
-
-@contextlib.contextmanager
-def one_node_swarm(engine: Any) -> Iterator[None]:
-    """A one-node swarm on this test engine, left as it was found: if the engine was
-    not in a swarm, it leaves it again and the bridge `swarm init` made is removed."""
-    client = engine.client
-    active = client.info()["Swarm"]["LocalNodeState"] == "active"
-    networks = {n.name for n in client.networks.list()}
-    if not active:
-        client.swarm.init(advertise_addr="127.0.0.1")
-    try:
-        yield
-    finally:
-        if not active:
-            client.swarm.leave(force=True)
-            for network in client.networks.list():
-                if network.name not in networks and network.name == "docker_gwbridge":
-                    network.remove()
 
 
 def test_swarm_replicated_job_gives_the_same_table(engine: Any, image: str, notebook: Path,
