@@ -269,7 +269,6 @@ def _build_inputs(engine: ContainerEngine, spec: EnvironmentSpec, notebook: Path
                        pinned=spec.base_image, pull=options.pull or "missing",
                        platform=platform, on_event=on_event)
     build_options = discover_build_options()
-    _warn_unpinned_packages(spec, base.distribution, on_event)
     files = context_files(spec, _project_dir(notebook, spec), base_image=base.ref,
                           options=build_options, on_event=on_event,
                           base_distribution=base.distribution)
@@ -277,21 +276,6 @@ def _build_inputs(engine: ContainerEngine, spec: EnvironmentSpec, notebook: Path
     if platform:
         digest.update(f"\0platform={platform}".encode())
     return _BuildInputs(base, files, digest.hexdigest(), build_options, platform)
-
-
-def _warn_unpinned_packages(spec: EnvironmentSpec, base_distribution: Optional[str],
-                            on_event: Optional[EventHandler]) -> None:
-    """Say which OS package versions read from the host do not apply to this base."""
-    from .stages.image.dockerfile import apt_pin
-
-    loose = [p for p in spec.apt_packages if p.version and apt_pin(p, base_distribution) == p.name]
-    if loose:
-        shown = ", ".join(f"{p.name} {p.version} ({p.distribution})" for p in loose)
-        emit(on_event, Event(Phase.BUILD, "warning",
-                             f"OS packages installed unpinned: {shown} were read from a "
-                             f"host of another release than the base "
-                             f"({base_distribution or 'release unknown'})",
-                             data={"packages": [p.name for p in loose]}))
 
 
 def _share_built(engine: ContainerEngine, built: BuildOutcome, options: Options,

@@ -98,6 +98,9 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _DEFER["depth"] -= 1
-    if not _DEFER["depth"] and _DEFER["pending"] is not None:
-        pending, _DEFER["pending"] = _DEFER["pending"], None
-        raise pending
+        pending = None if _DEFER["depth"] else _DEFER["pending"]
+        if pending is not None:
+            # Also when the block raised: the interrupt was asked for and wins (the
+            # block's error stays attached as its context), and none is kept for later.
+            _DEFER["pending"] = None
+            raise pending

@@ -75,3 +75,15 @@ def test_atomic_writer_leaves_nothing_when_a_signal_comes_as_the_temp_file_appea
             with _fs.atomic_writer(tmp_path / "image.tar") as out:
                 out.write(b"never")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_held_while_the_block_fails_is_raised_then_and_not_kept() -> None:
+    with handled():
+        with pytest.raises(Terminated) as caught:
+            with deferred():
+                _send(signal.SIGTERM)
+                raise OSError("disk full")
+        assert isinstance(caught.value.__context__, OSError)
+        with deferred():      # nothing left over for the next block
+            value = 2
+    assert value == 2

@@ -208,7 +208,12 @@ def check_base_python(engine: ContainerEngine, image: str, spec: EnvironmentSpec
     """Probe ``image`` and warn (a BUILD ``"warning"`` event, naming it ``shown``) when
     its Python differs from the spec's in any way, patch included; return the version."""
     found = probe_base_python(engine, image)
-    image = shown or image
+    _warn_python(found, shown or image, spec, on_event)
+    return found
+
+
+def _warn_python(found: str, image: str, spec: EnvironmentSpec,
+                 on_event: Optional[EventHandler]) -> None:
     difference = python_difference(found, spec.python.version)
     if difference:
         effect = ("outputs that show the interpreter (sys.version, %watermark) will differ"
@@ -221,7 +226,6 @@ def check_base_python(engine: ContainerEngine, image: str, spec: EnvironmentSpec
             "NBDOCKER_BASE_IMAGE)",
             data={"base_python": found, "spec_python": spec.python.version,
                   "difference": difference}))
-    return found
 
 
 def check_platform(engine: ContainerEngine, platform: Optional[str], spec: EnvironmentSpec,
@@ -324,8 +328,8 @@ def ensure_base(engine: ContainerEngine, spec: EnvironmentSpec, *,
                 + f": building on {name} instead, whose Python may differ in the patch",
                 data={"wanted": candidates[0], "used": name}))
         digest, repository = _digest_of(name, info)
-        python = check_base_python(engine, info.image_id, spec, on_event, shown=name)
+        python, release = probe_base(engine, info.image_id)
+        _warn_python(python, name, spec, on_event)
         return BaseImage(name=name, image_id=info.image_id, python=python, digest=digest,
-                         repository=repository, pulled=pulled,
-                         distribution=probe_base(engine, info.image_id)[1])
+                         repository=repository, pulled=pulled, distribution=release)
     raise _no_base(candidates, failures, pull, platform, elsewhere)

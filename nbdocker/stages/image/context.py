@@ -43,7 +43,7 @@ from ...secrets import file_secret_reason, notebook_secret_warnings
 from ...spec import EnvironmentSpec
 from .hostpip import BuildOptions
 from .dockerfile import (CONTEXT_BUILD_DIR, CONTEXT_LOCAL_DIR, CONTEXT_NOTEBOOK_DIR,
-                         CONTRACT_FILE, RUNNER_FILE, build_files, render)
+                         CONTRACT_FILE, RUNNER_FILE, apt_pin, build_files, render)
 
 __all__ = ["build_context", "context_files", "runner_files", "tar_bytes"]
 
@@ -95,6 +95,14 @@ def context_files(spec: EnvironmentSpec, project_dir: Path, *, base_image: str,
     ``project_dir`` is the folder the spec's paths are relative to; ``base_distribution``
     as for :func:`~.dockerfile.render`."""
     options = options or BuildOptions()
+    loose = [p for p in spec.apt_packages if p.version and apt_pin(p, base_distribution) == p.name]
+    if loose:   # what the Dockerfile below does with them: said, not hidden
+        shown = ", ".join(f"{p.name} {p.version} ({p.distribution})" for p in loose)
+        emit(on_event, Event(Phase.BUILD, "warning",
+                             f"OS packages installed unpinned: {shown} were read from a host "
+                             f"of another release than the base "
+                             f"({base_distribution or 'release unknown'})",
+                             data={"packages": [p.name for p in loose]}))
     files: Dict[str, bytes] = {
         "Dockerfile": render(spec, base_image=base_image, options=options,
                              base_distribution=base_distribution).encode("utf-8")}
