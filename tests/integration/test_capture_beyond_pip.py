@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sysconfig
-import venv
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence
 
 import nbformat
 import pytest
 
-from _env import must_not_skip
+from _venv import make_venv
 from nbdocker import pipeline
 from nbdocker.engine.docker import DockerEngine
 from nbdocker.frontends.cli import main
@@ -31,26 +29,6 @@ pytestmark = pytest.mark.engine
 
 IDIOM = ("try:\n    from io import StringIO  # python3\nexcept ImportError:\n"
          "    from StringIO import StringIO  # python2\n")
-
-
-def _venv(root: Path, *packages: str) -> Path:
-    """A venv that sees the suite's packages (a .pth file) and has ``packages`` too."""
-    venv.EnvBuilder(with_pip=True, clear=True).create(root)
-    python = root / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
-                              "print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    Path(purelib, "nbdocker-suite.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    if packages:
-        proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                               "--disable-pip-version-check", *packages],
-                              capture_output=True, text=True, timeout=1200)
-        if proc.returncode != 0:
-            reason = f"cannot install {' '.join(packages)}: {proc.stderr.strip()[-400:]}"
-            if must_not_skip():
-                pytest.fail(reason, pytrace=False)
-            pytest.skip(reason)
-    return python
 
 
 def _version(python: Path, dist: str) -> str:
@@ -112,7 +90,8 @@ def _in_image(engine: DockerEngine, image: str, command: Sequence[str]) -> List[
 @pytest.fixture(scope="module")
 def science(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """scipy, pyarrow and graphviz (the Python package) on top of the suite's pandas."""
-    return _venv(tmp_path_factory.mktemp("science") / "venv", "scipy", "pyarrow", "graphviz")
+    return make_venv(tmp_path_factory.mktemp("science") / "venv", "scipy", "pyarrow", "graphviz",
+                     with_suite=True, timeout=1200)
 
 
 @pytest.fixture()
@@ -214,7 +193,7 @@ def test_a_project_with_its_own_editable_package_reproduces(
     (root / "notebooks" / "helpers" / "setup.ipy").write_text(
         "import csv\nGREETING = 'set up by a helper in a sibling folder'\n")
     (root / ".env").write_text(f"API_TOKEN={canary}\n")
-    python = _venv(tmp_path / "venv", "-e", str(root))
+    python = make_venv(tmp_path / "venv", "-e", str(root), with_suite=True, timeout=1200)
     notebook = _notebook(root / "notebooks" / "a" / "nb.ipynb",
                          "import micrograd\nfrom importlib.metadata import version\n"
                          "print(micrograd.WHO, version('micrograd'))",

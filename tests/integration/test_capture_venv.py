@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Dict
 
 import nbformat
 import pytest
 
-from _env import must_not_skip
+from _venv import make_venv
 from packaging.utils import canonicalize_name
 
 from nbdocker.stages.capture import capture_notebook
@@ -28,19 +27,8 @@ REQUESTS_DEPS = {"urllib3", "idna", "charset-normalizer", "certifi"}
 
 @pytest.fixture(scope="module")
 def target_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("capture-venv") / "venv"
-    venv.EnvBuilder(with_pip=True, clear=True).create(root)
-    python = root / "bin" / "python"
-    proc = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *(f"{k}=={v}" for k, v in PINNED.items())],
-        capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        reason = f"cannot install test packages into a venv: {proc.stderr.strip()[-300:]}"
-        if must_not_skip():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    return python
+    return make_venv(tmp_path_factory.mktemp("capture-venv") / "venv",
+                     *(f"{k}=={v}" for k, v in PINNED.items()), timeout=600)
 
 
 def _pip_list(python: Path) -> Dict[str, str]:

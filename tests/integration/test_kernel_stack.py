@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Any, Dict
 
 import nbformat
 import pytest
 
-from _env import must_not_skip
+from _venv import make_venv
 from nbdocker import pipeline
 from nbdocker.stages.capture import capture_notebook
 from nbdocker.stages.image import runner_files
@@ -45,19 +44,8 @@ def _pip_list(python: Path) -> Dict[str, str]:
 
 @pytest.fixture(scope="module")
 def old_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("old-kernel") / "venv"
-    venv.EnvBuilder(with_pip=True, clear=True).create(root)
-    python = root / "bin" / "python"
-    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                           "--disable-pip-version-check",
-                           *(f"{k}=={v}" for k, v in OLDEST.items())],
-                          capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        reason = f"cannot install the old kernel stack: {proc.stderr.strip()[-300:]}"
-        if must_not_skip():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    return python
+    return make_venv(tmp_path_factory.mktemp("old-kernel") / "venv",
+                     *(f"{k}=={v}" for k, v in OLDEST.items()))
 
 
 @pytest.fixture(scope="module")
