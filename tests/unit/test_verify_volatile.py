@@ -107,3 +107,22 @@ def test_causes_read_from_earlier_cells() -> None:
         5: "probably values from the unseeded random generator made in cell 3: "
            "rng = np.random.default_rng()",
         6: "uninitialised memory: print(np.empty(3))"}
+
+
+def test_cells_that_print_nothing_prove_nothing() -> None:
+    # A field test's Bootstrap notebook: every cell with output volatile, the "same"
+    # ones comments and imports. That is NOT PROVEN, never REPRODUCED.
+    def run(value: str) -> Any:
+        return _nb(_cell("# just a comment", None, 1), _cell("import numpy as np", None, 2),
+                   _cell("print(np.random.normal())", value, 3))
+
+    report = compare_notebooks(run("0.5\n"), run("1.5\n"), controls=[run("-0.2\n")])
+    assert [c.status.value for c in report.cells] == ["same", "same", "volatile"]
+    assert [c.empty for c in report.cells] == [True, True, False]
+    assert not report.reproduced
+    assert report.verdict.startswith("NOT PROVEN: no cell could be compared "
+                                     "(2 same, 2 of them without output")
+    # One cell with output that matches is enough again.
+    proven = compare_notebooks(_nb(_cell("# c", None), _cell("print(1)", "1\n")),
+                               _nb(_cell("# c", None), _cell("print(1)", "1\n")))
+    assert proven.reproduced and proven.verdict.startswith("REPRODUCED: 2 same")

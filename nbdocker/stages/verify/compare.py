@@ -257,7 +257,8 @@ class _Comparer:
                               note="output not checked (--nbval-lax: mark it "
                                    "NBVAL_CHECK_OUTPUT to compare it)")
         if all(_same_raw(cell, run) for run in runs):
-            return CellResult(index, Status.SAME, source_head=head)   # nothing to normalise
+            return CellResult(index, Status.SAME, source_head=head,   # nothing to normalise
+                              empty=not cell.get("outputs"))
         old = self.comparable(cell, installs)
         news = [self.comparable(c, installs) for c in runs]
         for k in range(1, len(news)):
@@ -282,7 +283,9 @@ class _Comparer:
                 self.comparable(runs[0], installs, False).parts:
             note = _join(note, WARNINGS_NOTE)
         return CellResult(index, found.status, diff, found.images_differ, head, note=note,
-                          deviation=found.deviation, images=found.images, truncated=cut)
+                          deviation=found.deviation, images=found.images, truncated=cut,
+                          empty=not (old.parts or old.pictures)
+                          and not any(n.parts or n.pictures for n in news))
 
 
 def _default_dir(notebook: str) -> Optional[str]:

@@ -177,6 +177,8 @@ class CellResult:
     container's runs), ``note`` a short explanation, ``reason`` why a cell is volatile
     when that can be told, ``deviation`` the largest one of a ``close`` cell.
     ``truncated`` says that the kept text or the diff was cut (see ``Settings.max_kept``).
+    ``empty``: the cell printed nothing, in the original and in every run; it is ``same``
+    but proves nothing, so it never makes a report REPRODUCED on its own.
     """
 
     index: int
@@ -191,6 +193,7 @@ class CellResult:
     images: Tuple[ImageResult, ...] = ()
     reason: str = ""
     truncated: bool = False
+    empty: bool = False
     sides: Optional[CellSides] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -220,7 +223,7 @@ class CellResult:
                 "images_differ": self.images_differ, "source_head": self.source_head,
                 "note": self.note, "execution_count": self.execution_count,
                 "cell_id": self.cell_id, "reason": self.reason, "truncated": self.truncated,
-                "deviation": None if self.deviation is None else {
+                "empty": self.empty, "deviation": None if self.deviation is None else {
                     "absolute": self.deviation.absolute, "relative": self.deviation.relative,
                     "original": self.deviation.original, "rerun": self.deviation.rerun},
                 "images": [{"position": i.position, "mime": i.mime, "status": i.status.value,
@@ -298,6 +301,9 @@ class ReproductionReport:
             failed += [f"{_plural(n['error'], 'error')}"] if n["error"] else []
             return f"NOT REPRODUCED: {', '.join(failed)}; {proven}{rest}"
         if not self.reproduced:
+            empty = sum(1 for c in self.cells if c.empty)
+            if empty:   # "same" only because they print nothing
+                proven = proven.replace(" same", f" same, {empty} of them without output", 1)
             return f"NOT PROVEN: no cell could be compared ({proven}{rest})"
         return f"REPRODUCED: {proven}{rest}"
 
@@ -323,5 +329,7 @@ class ReproductionReport:
 
 
 def is_reproduced(cells: Sequence[CellResult]) -> bool:
-    """No failing cell, and at least one proven (``same`` or ``close``)."""
-    return not any(c.status in FAILING for c in cells) and any(c.status in PROVEN for c in cells)
+    """No failing cell, and at least one proven (``same`` or ``close``) that has output:
+    a cell that prints nothing on either side proves nothing."""
+    return not any(c.status in FAILING for c in cells) and \
+        any(c.status in PROVEN and not c.empty for c in cells)
