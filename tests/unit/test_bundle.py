@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List
 
@@ -439,3 +440,20 @@ def test_cli_run_image_tar_loads_then_runs_the_baked_notebook(
     assert engine.runs[0].files_in == {}          # the notebook baked into the image
     assert "a.ipynb" in engine.runs[0].command
     assert capsys.readouterr().out.strip().endswith("a.nbdocker.ipynb")
+
+
+@pytest.mark.parametrize("stem", ["LU+Decomposition", "8. Implementing QR Factorization",
+                                  "x; rm -rf ~", "$(id)"])
+def test_the_readme_docker_lines_name_a_valid_image_whatever_the_notebook_is_called(
+        nbdir: Path, stem: str) -> None:
+    from nbdocker.engine.refs import check_reference
+
+    spec = _spec(nbdir)
+    renamed = spec.with_changes(notebook=f"{stem}.ipynb", files=tuple(
+        f if f.kind != "notebook" else replace(f, path=f"{stem}.ipynb") for f in spec.files))
+    readme = bundle._readme(renamed, "python:3.11.7-slim")
+    lines = [line.split() for line in readme.splitlines() if line.strip().startswith("docker ")]
+    assert [words[:3] for words in lines] == [["docker", "build", "-t"], ["docker", "run", "--rm"]]
+    for words in lines:
+        check_reference(words[3], "tag")     # one word, a valid reference
+    assert lines[0][4] == "." and lines[1][4] == "#"

@@ -52,7 +52,7 @@ from typing import Dict, List, Optional, Set, Tuple, Union
 
 from ..image import BuildOptions, context_files, requirements_txt, tar_bytes
 from ..image.base import resolve_base_image
-from ..image.dockerfile import CONTEXT_NOTEBOOK_DIR
+from ..image.dockerfile import CONTEXT_NOTEBOOK_DIR, default_tag
 from ..._fs import MAX_SHIPPED_FILE, atomic_writer
 from ...events import Event, EventHandler, Phase, emit
 from ...exceptions import BundleError, InputError
@@ -118,6 +118,7 @@ def shareable_spec(spec: EnvironmentSpec,
 
 def _readme(spec: EnvironmentSpec, base_image: str) -> str:
     name = _notebook_name(spec)
+    tag = default_tag(spec)   # a valid image name whatever the notebook is called
     pinned = (" (pinned by digest: a rebuild starts from the same bytes)"
               if "@sha256:" in base_image else "")
     return f"""# {spec.notebook_stem}: a reproducible notebook bundle
@@ -134,8 +135,8 @@ file (spec {spec.content_hash()[:12]}).
 `verify` checks every file against the spec first, and uses this machine's pip set-up
 (CA bundle, index URLs) for the build. Plain Docker works too:
 
-    docker build -t {spec.notebook_stem.lower() or "notebook"} .
-    docker run --rm {spec.notebook_stem.lower() or "notebook"}     # re-runs the notebook headless
+    docker build -t {tag} .
+    docker run --rm {tag}     # re-runs the notebook headless
 
 The Dockerfile builds on `{base_image}`{pinned}; change its `FROM` lines, or run
 `nbdocker verify --bundle . --base-image IMG`, to use another base.
